@@ -1,0 +1,75 @@
+/**
+ * Log-line prefixes in front of a kernel message: plain dmesg `[  0.348120] `, `dmesg -T`
+ * `[Fri May 24 01:23:30 2024] `, journald/syslog `May 05 14:29:36 host kernel: ` (month names
+ * in any language, e.g. `Mär`), ISO stamps `2024-05-05T14:29:36+0200 host kernel: `, or none.
+ * Only lines that already passed the cheap marker test reach these functions.
+ */
+
+export interface LinePrefix {
+  /** dmesg monotonic seconds. */
+  t?: number;
+  /** Wall-clock stamp as printed. */
+  time?: string;
+  /** Offset of the kernel message (the dev_printk `driver device: ` part starts here). */
+  body: number;
+}
+
+const DMESG_RE = /^\[\s*(\d+\.\d+)\]\s?/;
+// `dmesg -T`: `[Fri May 24 01:23:30 2024]`. Letters beyond ASCII allow localised day/month names.
+const DMESG_T_RE = /^\[([^\]\d]{2,12}\s+[^\]\s]{2,12}\s+\d{1,2}\s+\d\d:\d\d:\d\d\s+\d{4})\]\s?/;
+const KERNEL_TAG = ' kernel: ';
+
+export function parsePrefix(line: string): LinePrefix {
+  if (line.charCodeAt(0) === 0x5b /* [ */) {
+    const m = DMESG_RE.exec(line);
+    if (m !== null) return { t: Number(m[1]), body: m[0].length };
+    const w = DMESG_T_RE.exec(line);
+    if (w !== null) return { time: w[1]!, body: w[0].length };
+    return { body: 0 };
+  }
+  const k = line.indexOf(KERNEL_TAG);
+  if (k > 0) {
+    // `<stamp> <host> kernel: `: the host is the last word before `kernel:`.
+    const head = line.slice(0, k);
+    const sp = head.lastIndexOf(' ');
+    const stamp = sp > 0 ? head.slice(0, sp).trim() : '';
+    let body = k + KERNEL_TAG.length;
+    // rsyslog may keep the kernel's own monotonic stamp after `kernel: `.
+    const inner = line.charCodeAt(body) === 0x5b ? DMESG_RE.exec(line.slice(body)) : null;
+    const out: LinePrefix = { body };
+    if (inner !== null) {
+      body += inner[0].length;
+      out.body = body;
+      out.t = Number(inner[1]);
+    }
+    if (stamp.length > 0) out.time = stamp;
+    return out;
+  }
+  return { body: 0 };
+}
+
+export interface DevPrefix {
+  driver?: string;
+  device?: string;
+}
+
+/**
+ * Driver and device from the text between the prefix and a message (`apple-dcp 231c00000.dcp: `).
+ * `head` is that text including the trailing `: `. The last word is the device, the one before
+ * it the driver (dev_printk prints `<driver> <device>: `).
+ */
+export function parseDevHead(head: string): DevPrefix {
+  let end = head.length;
+  while (end > 0 && head.charCodeAt(end - 1) === 0x20) end--;
+  if (end > 0 && head.charCodeAt(end - 1) === 0x3a /* : */) end--;
+  else return {};
+  const s = head.slice(0, end);
+  const sp = s.lastIndexOf(' ');
+  const device = s.slice(sp + 1);
+  if (device.length === 0) return {};
+  if (sp < 0) return { device };
+  const before = s.slice(0, sp).trimEnd();
+  const sp2 = before.lastIndexOf(' ');
+  const driver = before.slice(sp2 + 1);
+  return driver.length > 0 ? { driver, device } : { device };
+}
