@@ -45,5 +45,7 @@ export class RtkitError extends Error {
 export function isRtkitError(e: unknown, code?: string): e is RtkitError {
   if (typeof e !== 'object' || e === null) return false;
   const r = e as { name?: unknown; code?: unknown };
-  return r.name === ERROR_NAME && typeof r.code === 'string' && (code === undefined || r.code === code);
+  return (
+    r.name === ERROR_NAME && typeof r.code === 'string' && (code === undefined || r.code === code)
+  );
 }

@@ -137,6 +137,8 @@ export const smcReply = defineVariant(null, {
     size: SmcField.REPLY_SIZE,
     value: SmcField.VALUE,
   },
+  // RESULT 0x18 marks a notification, never a reply.
+  accept: (v) => v.result !== SmcMsg.Notification,
   summary: (v) =>
     `SMC reply id ${v.id} ${v.result === 0 ? 'ok' : `error ${hex(v.result)}`} size ${v.size} value ${hex(v.value)}`,
   doc: 'Result (0 = success), the echoed ID, data size and up to 4 bytes of data (little-endian).',
@@ -145,10 +147,10 @@ export const smcReply = defineVariant(null, {
 function smcEventName(event: number, sub: number): string {
   if (event === 0x7201) {
     const b: Record<number, string> = {
-      0x01: 'power button',
-      0x06: 'Touch ID/power button',
-      0xfe: 'button held briefly',
-      0x00: 'button held long',
+      1: 'power button',
+      6: 'Touch ID/power button',
+      254: 'button held briefly',
+      0: 'button held long',
     };
     return `button (${b[sub] ?? hex(sub)})`;
   }
@@ -250,17 +252,61 @@ export const AfkField = {
 
 const A = AfkField.TYPE;
 
-function afkSimple<K extends string>(kind: K, title: string, select: number, dir: 'ap->iop' | 'iop->ap', doc: string) {
-  return defineVariant(A, { kind, title, dir, select, fields: {}, summary: () => `AFK ${title}`, doc });
+function afkSimple<K extends string>(
+  kind: K,
+  title: string,
+  select: number,
+  dir: 'ap->iop' | 'iop->ap',
+  doc: string,
+) {
+  return defineVariant(A, {
+    kind,
+    title,
+    dir,
+    select,
+    fields: {},
+    summary: () => `AFK ${title}`,
+    doc,
+  });
 }
 
 export const afkInit = afkSimple('afkInit', 'INIT', 0x80, 'ap->iop', 'Start of ring setup.');
-export const afkInitAck = afkSimple('afkInitAck', 'INIT_ACK', 0xa0, 'iop->ap', 'Ring setup acknowledged.');
+export const afkInitAck = afkSimple(
+  'afkInitAck',
+  'INIT_ACK',
+  0xa0,
+  'iop->ap',
+  'Ring setup acknowledged.',
+);
 export const afkStart = afkSimple('afkStart', 'START', 0xa3, 'ap->iop', 'Rings configured; start.');
-export const afkStartAck = afkSimple('afkStartAck', 'START_ACK', 0x86, 'iop->ap', 'Start acknowledged.');
-export const afkRecv = afkSimple('afkRecv', 'RECV', 0x85, 'iop->ap', 'Data available in the RX ring.');
-export const afkShutdown = afkSimple('afkShutdown', 'SHUTDOWN', 0xc0, 'ap->iop', 'Tear the rings down.');
-export const afkShutdownAck = afkSimple('afkShutdownAck', 'SHUTDOWN_ACK', 0xc1, 'iop->ap', 'Shutdown acknowledged.');
+export const afkStartAck = afkSimple(
+  'afkStartAck',
+  'START_ACK',
+  0x86,
+  'iop->ap',
+  'Start acknowledged.',
+);
+export const afkRecv = afkSimple(
+  'afkRecv',
+  'RECV',
+  0x85,
+  'iop->ap',
+  'Data available in the RX ring.',
+);
+export const afkShutdown = afkSimple(
+  'afkShutdown',
+  'SHUTDOWN',
+  0xc0,
+  'ap->iop',
+  'Tear the rings down.',
+);
+export const afkShutdownAck = afkSimple(
+  'afkShutdownAck',
+  'SHUTDOWN_ACK',
+  0xc1,
+  'iop->ap',
+  'Shutdown acknowledged.',
+);
 
 export const afkGetBuffer = defineVariant(A, {
   kind: 'afkGetBuffer',
@@ -335,8 +381,8 @@ const GPU_CHANNELS: Readonly<Record<number, string>> = {
   0: 'TA',
   1: '3D',
   2: 'CL',
-  0x10: 'kick firmware',
-  0x11: 'device control',
+  16: 'kick firmware',
+  17: 'device control',
 };
 
 export const gpuInit = defineVariant(GpuField.TYPE, {

@@ -4,8 +4,10 @@
  * `unknown` value holding the raw bits and the reason.
  */
 
+import { ErrorCode, RtkitError } from '../errors.js';
 import {
   AFK,
+  AfkField,
   GPU,
   GpuField,
   IOMFB,
@@ -17,7 +19,6 @@ import {
   SMC,
   SmcField,
   smcReply,
-  AfkField,
 } from './apps.js';
 import { Endpoint, endpointName, isAppEndpoint, isValidEndpoint } from './endpoints.js';
 import type { BitField } from './fields.js';
@@ -35,8 +36,7 @@ import {
   SYSLOG,
   SyslogField,
 } from './system.js';
-import type { Decoded, DecodeContext, Variant } from './variant.js';
-import { ErrorCode, RtkitError } from '../errors.js';
+import type { DecodeContext, Decoded, Variant } from './variant.js';
 import { hex64, joinWord, splitWord, type WordInput } from './word.js';
 
 /** A word that no codec understood, with the raw bits and why. */
@@ -89,7 +89,8 @@ export interface EndpointCodec {
   readonly selector: BitField;
   /** Context-dependent kinds with their own constant bits, tried first. */
   readonly pre: readonly Variant[];
-  readonly byType: ReadonlyMap<number, readonly Variant[]>;
+  /** Kinds by selector value; an array indexed by the value (selectors are at most 16 bits). */
+  readonly byType: readonly (readonly Variant[] | undefined)[];
   /** Matches whatever the typed kinds leave over (the SMC reply). */
   readonly fallback?: Variant;
   readonly variants: readonly Variant[];
@@ -105,19 +106,19 @@ function codec(
   const variants = declared as readonly Variant[];
   const fallback = fallbackDeclared as Variant | undefined;
   const pre: Variant[] = [];
-  const byType = new Map<number, Variant[]>();
+  const byType: (Variant[] | undefined)[] = new Array(2 ** selector.width).fill(undefined);
   for (const v of variants) {
     const own = v.constMaskHi !== selector.maskHi || v.constMaskLo !== selector.maskLo;
     if (v.when && own && !v.fixed) {
       pre.push(v);
       continue;
     }
-    const list = byType.get(v.select) ?? [];
+    const list = byType[v.select] ?? [];
     list.push(v);
-    byType.set(v.select, list);
+    byType[v.select] = list;
   }
   // Context-dependent kinds first: they must win over the context-free twin with the same bits.
-  for (const list of byType.values()) list.sort((a, b) => Number(!a.when) - Number(!b.when));
+  for (const list of byType) list?.sort((a, b) => Number(!a.when) - Number(!b.when));
   const all = fallback ? [...variants, fallback] : variants;
   return fallback
     ? { name, selector, pre, byType, fallback, variants: all }
@@ -181,7 +182,7 @@ export function codecFor(ep: number, ctx?: DecodeContext): EndpointCodec | undef
 const NO_CONTEXT: DecodeContext = {};
 
 function constOk(v: Variant, hi: number, lo: number): boolean {
-  return ((hi & v.constMaskHi) >>> 0) === v.constHi && ((lo & v.constMaskLo) >>> 0) === v.constLo;
+  return (hi & v.constMaskHi) >>> 0 === v.constHi && (lo & v.constMaskLo) >>> 0 === v.constLo;
 }
 
 function tryBuild(v: Variant, hi: number, lo: number): Message | undefined {
@@ -211,7 +212,7 @@ export function decodeWords(ep: number, hi: number, lo: number, ctx?: DecodeCont
     }
   }
   const type = codec.selector.get(hi, lo);
-  const candidates = codec.byType.get(type);
+  const candidates = codec.byType[type];
   const dir = c.dir;
   if (candidates !== undefined) {
     for (const v of candidates) {
@@ -223,7 +224,10 @@ export function decodeWords(ep: number, hi: number, lo: number, ctx?: DecodeCont
     }
   }
   const fb = codec.fallback;
-  if (fb && (!dir || fb.dir === 'both' || fb.dir === dir)) return fb.build(hi, lo) as Message;
+  if (fb && (!dir || fb.dir === 'both' || fb.dir === dir)) {
+    const m = tryBuild(fb, hi, lo);
+    if (m) return m;
+  }
   // A known layout in the unexpected direction is still decoded; notesFor() flags it.
   if (dir && candidates !== undefined) {
     for (const v of candidates) {

@@ -4,7 +4,18 @@
  * and Linux driver names (`apple-dcp`, `macsmc-rtkit`, `nvme-apple`).
  */
 
-export const COPROCS = ['smc', 'dcp', 'dcpext', 'gpu', 'aop', 'sio', 'pmp', 'ans', 'mtp', 'isp'] as const;
+export const COPROCS = [
+  'smc',
+  'dcp',
+  'dcpext',
+  'gpu',
+  'aop',
+  'sio',
+  'pmp',
+  'ans',
+  'mtp',
+  'isp',
+] as const;
 export type Coproc = (typeof COPROCS)[number];
 
 const KEYWORDS: readonly [RegExp, Coproc][] = [

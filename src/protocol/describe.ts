@@ -4,9 +4,9 @@
  */
 
 import { type Message, type UnknownMessage, variantOf } from './codec.js';
+import { u32ToFourcc } from './fourcc.js';
 import type { DecodeContext } from './variant.js';
 import { hex64, hexNum } from './word.js';
-import { u32ToFourcc } from './fourcc.js';
 
 /** One line for a person: "HELLO v11..12", "syslog entry 42", "unknown 0x…: reason". */
 export function summarize(m: Message): string {
@@ -93,7 +93,7 @@ export function notesFor(m: Message, ctx?: DecodeContext): CodecNote[] {
     case 'syslogInit': {
       // ML and OB read count [7:0] and size [31:24]; m1n1 reads [15:0] and [39:24] (§5.2).
       const narrowCount = m.entryCount & 0xff;
-      const narrowSize = (m.messageSize & 0xff);
+      const narrowSize = m.messageSize & 0xff;
       if (m.entryCount !== narrowCount || m.messageSize !== narrowSize) {
         notes.push({
           code: 'SYSLOG_INIT_WIDE_FIELDS',

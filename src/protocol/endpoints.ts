@@ -17,13 +17,13 @@ export const Endpoint = {
 } as const;
 
 const SYSTEM_NAMES: Readonly<Record<number, string>> = {
-  0x00: 'management',
-  0x01: 'crashlog',
-  0x02: 'syslog',
-  0x03: 'debug',
-  0x04: 'ioreporting',
-  0x08: 'oslog',
-  0x0a: 'tracekit',
+  0: 'management',
+  1: 'crashlog',
+  2: 'syslog',
+  3: 'debug',
+  4: 'ioreporting',
+  8: 'oslog',
+  10: 'tracekit',
 };
 
 /** The system endpoints our host starts after discovery (PROTOCOL.md §3.4, "ours"). */

@@ -67,11 +67,11 @@ export function bits<F extends FieldFormat = 'dec'>(
     const scale = 2 ** lowWidth;
     maskLo = (lowMask(lowWidth) << lo) >>> 0;
     maskHi = mh;
-    get = (h, l) => (l >>> lo) + (h & mh) * scale;
+    get = (h, l) => (l >>> lo) + ((h & mh) >>> 0) * scale;
     place = (v) => {
       const low = v % scale;
       const high = Math.floor(v / scale);
-      return [(high & mh) >>> 0, (low * 2 ** lo) % TWO32 >>> 0];
+      return [(high & mh) >>> 0, ((low * 2 ** lo) % TWO32) >>> 0];
     };
   }
   return { hi, lo, width, format, get, place, maskHi, maskLo, max };

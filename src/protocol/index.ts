@@ -15,6 +15,7 @@ export {
   SmcMsg,
   smcReply,
 } from './apps.js';
+export { countMatching, extractField, wordCount } from './bulk.js';
 export {
   allVariants,
   CODECS,

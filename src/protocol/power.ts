@@ -15,13 +15,13 @@ export const PowerState = {
 export type PowerState = (typeof PowerState)[keyof typeof PowerState];
 
 const NAMES: Readonly<Record<number, string>> = {
-  0x000: 'OFF',
-  0x001: 'SLEEP',
-  0x010: 'QUIESCED',
-  0x020: 'ON',
-  0x201: 'IDLE',
-  0x202: 'OFF(qemu)',
-  0x220: 'INIT',
+  0: 'OFF',
+  1: 'SLEEP',
+  16: 'QUIESCED',
+  32: 'ON',
+  513: 'IDLE',
+  514: 'OFF(qemu)',
+  544: 'INIT',
 };
 
 export function powerStateName(state: number): string {

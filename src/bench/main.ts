@@ -1,0 +1,31 @@
+/**
+ * `npm run bench`: one JSON line per figure ({name, value, unit, note?}). Figures, never
+ * assertions: they vary with the machine.
+ */
+import { run as runCodec } from './codec.js';
+import type { BenchResult } from './result.js';
+
+type Suite = { name: string; run: () => BenchResult[] | Promise<BenchResult[]> };
+
+const suites: Suite[] = [{ name: 'codec', run: runCodec }];
+
+async function loadOptional(name: string, path: string): Promise<void> {
+  try {
+    const mod = (await import(path)) as { run?: Suite['run'] };
+    if (mod.run) suites.push({ name, run: mod.run });
+  } catch (e) {
+    process.stderr.write(`bench: suite ${name} unavailable: ${String(e)}\n`);
+  }
+}
+
+await loadOptional('crashlog', './crashlog.js');
+await loadOptional('trace', './trace.js');
+
+const only = process.argv.slice(2);
+for (const s of suites) {
+  if (only.length > 0 && !only.includes(s.name)) continue;
+  for (const r of await s.run()) {
+    const value = Number(r.value.toPrecision(4));
+    process.stdout.write(`${JSON.stringify({ ...r, value })}\n`);
+  }
+}
