@@ -157,6 +157,15 @@ describe('codec round trips', () => {
     }
   });
 
+  it('the generated decoders agree with the generic field loop on any word', () => {
+    fc.assert(
+      fc.property(u32, u32, (hi, lo) => {
+        for (const v of variants) expect(v.build(hi, lo)).toEqual(v.buildGeneric(hi, lo));
+      }),
+      { seed: 11, numRuns: 2000 },
+    );
+  });
+
   it('rejects malformed values on encode with a typed error', () => {
     expect(() =>
       encodeWords({ kind: 'hello', minVersion: 0x10000, maxVersion: 1 } as Message),

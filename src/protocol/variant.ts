@@ -74,6 +74,8 @@ export interface Variant<
   readonly constMaskLo: number;
   /** Build the decoded value; the caller has already checked the constant bits. */
   readonly build: (hi: number, lo: number) => Decoded<K, F>;
+  /** The same decoder without code generation (used where `new Function` is not allowed). */
+  readonly buildGeneric: (hi: number, lo: number) => Decoded<K, F>;
   readonly encodeWords: (v: Decoded<K, F>) => [number, number];
 }
 
@@ -183,6 +185,7 @@ export function defineVariant<K extends string, F extends Record<string, BitFiel
     constMaskHi: constMaskHi >>> 0,
     constMaskLo: constMaskLo >>> 0,
     build,
+    buildGeneric: genericBuild,
     encodeWords,
   };
 }
