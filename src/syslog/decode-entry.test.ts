@@ -20,7 +20,8 @@ function text(s: string): number[] {
 }
 
 function ok(result: SyslogDecodeResult): SyslogEntry {
-  if (!result.ok) throw new Error(`expected a decoded entry, got ${result.code}: ${result.message}`);
+  if (!result.ok)
+    throw new Error(`expected a decoded entry, got ${result.code}: ${result.message}`);
   return result.entry;
 }
 
@@ -149,9 +150,7 @@ describe('decodeSyslogEntry: S5 UTF-8', () => {
 
 describe('decodeSyslogEntry: S1 bounds', () => {
   it('index == count is out of range (B9: ML tests idx > n)', () => {
-    expect(code(decodeSyslogEntry(ring(8, 0x80), 4, G))).toBe(
-      ErrorCode.SYSLOG_INDEX_OUT_OF_RANGE,
-    );
+    expect(code(decodeSyslogEntry(ring(8, 0x80), 4, G))).toBe(ErrorCode.SYSLOG_INDEX_OUT_OF_RANGE);
   });
 
   it('the last entry may end exactly at the end of the ring, not one byte beyond', () => {

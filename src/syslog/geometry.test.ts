@@ -19,7 +19,12 @@ describe('validateSyslogGeometry', () => {
   it('accepts a ring that exactly fills its buffer', () => {
     // 0x20 × (0x20 + 0x60) = 0x1000
     const g = validateSyslogGeometry(0x20, 0x60, 0x1000);
-    expect(g).toMatchObject({ stride: 0x80, usableEntries: 0x20, bufferSize: 0x1000, problems: [] });
+    expect(g).toMatchObject({
+      stride: 0x80,
+      usableEntries: 0x20,
+      bufferSize: 0x1000,
+      problems: [],
+    });
   });
 
   it('B9: count 255, size 0x80 in one page → invalid, 25 usable', () => {
@@ -88,14 +93,19 @@ describe('validateSyslogGeometry', () => {
 
   it('fuzz: never throws, usable entries always fit', () => {
     fc.assert(
-      fc.property(anyNumber(), anyNumber(), fc.option(anyNumber(), { nil: undefined }), (c, s, b) => {
-        const g = validateSyslogGeometry(c, s, b);
-        expect(Number.isSafeInteger(g.usableEntries) && g.usableEntries >= 0).toBe(true);
-        if (g.usableEntries > 0) {
-          expect(g.usableEntries).toBeLessThanOrEqual(c);
-          if (b !== undefined) expect(g.usableEntries * g.stride).toBeLessThanOrEqual(b);
-        }
-      }),
+      fc.property(
+        anyNumber(),
+        anyNumber(),
+        fc.option(anyNumber(), { nil: undefined }),
+        (c, s, b) => {
+          const g = validateSyslogGeometry(c, s, b);
+          expect(Number.isSafeInteger(g.usableEntries) && g.usableEntries >= 0).toBe(true);
+          if (g.usableEntries > 0) {
+            expect(g.usableEntries).toBeLessThanOrEqual(c);
+            if (b !== undefined) expect(g.usableEntries * g.stride).toBeLessThanOrEqual(b);
+          }
+        },
+      ),
     );
   });
 });
