@@ -1,0 +1,116 @@
+import { Command, Option } from 'commander';
+import { COPROCS } from '../../protocol/index.js';
+import { TraceDecoder } from '../../trace/decoder.js';
+import type { TraceOutput } from '../../trace/records.js';
+import { renderText, toJsonLine } from '../../trace/render.js';
+import type { CliIO } from '../io.js';
+import { paint } from '../style.js';
+
+interface DecodeOptions {
+  json?: boolean;
+  format: 'auto' | 'jsonl' | 'plain' | 'kernel';
+  coproc?: string;
+  only?: string[];
+  stats?: boolean;
+}
+
+const FLUSH_AT = 64 * 1024;
+
+export function decodeCommand(io: CliIO): Command {
+  return new Command('decode')
+    .description(
+      'decode a trace or a kernel log: our JSON lines, plain "<ep> <msg0>" lines, or Linux logs with RTKit output',
+    )
+    .argument('[file]', 'input file, or - for stdin', '-')
+    .option('--json', 'JSON lines: one object per record (see docs/cli-json.md)')
+    .addOption(
+      new Option('--format <format>', 'input format')
+        .choices(['auto', 'jsonl', 'plain', 'kernel'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--coproc <name>',
+        'co-processor profile when the input does not name one',
+      ).choices([...COPROCS]),
+    )
+    .addOption(
+      new Option('--only <types...>', 'keep only these record types').choices([
+        'message',
+        'syslog',
+        'init',
+        'event',
+        'crash',
+        'warning',
+      ]),
+    )
+    .option('--stats', 'print a summary of what was read on stderr at the end')
+    .addHelpText(
+      'after',
+      `
+Input formats are detected from the first lines:
+  jsonl   our trace format (docs/trace-format.md)
+  plain   "<ep> <msg0>" hex lines, optionally with a direction (ap->iop, iop->ap, >, <)
+  kernel  dmesg / dmesg -T / journalctl output containing "RTKit:" lines
+
+Examples:
+  rtkit decode dmesg.txt
+  journalctl -k -b -1 | rtkit decode - --only crash message
+  rtkit decode session.jsonl --json > decoded.jsonl
+  printf '0 0x00100000000c000b\\n' | rtkit decode -`,
+    )
+    .action(async (file: string, opts: DecodeOptions) => {
+      const decoder = new TraceDecoder({
+        format: opts.format,
+        ...(opts.coproc ? { coproc: opts.coproc } : {}),
+      });
+      const only = opts.only ? new Set(opts.only) : undefined;
+      const p = paint(io);
+      const render = opts.json ? toJsonLine : (r: TraceOutput) => colourise(renderText(r), r, p);
+      const size = file === '-' ? undefined : await io.fileSize(file);
+      const progress = io.stderrIsTTY && size !== undefined && size > 32 * 1024 * 1024;
+      let read = 0;
+      let lastProgress = 0;
+      let buf = '';
+      const emit = async (records: TraceOutput[]): Promise<void> => {
+        for (const r of records) {
+          if (only && !only.has(r.type)) continue;
+          buf += `${render(r)}\n`;
+        }
+        if (buf.length >= FLUSH_AT) {
+          io.stdout(buf);
+          buf = '';
+          await io.drain();
+        }
+      };
+      const source = file === '-' ? io.stdinChunks() : io.fileChunks(file);
+      for await (const chunk of source) {
+        await emit(decoder.push(chunk));
+        read += chunk.length;
+        if (progress && Date.now() - lastProgress > 250) {
+          lastProgress = Date.now();
+          io.stderr(`\r${((100 * read) / size!).toFixed(0).padStart(3)}% of ${file}`);
+        }
+      }
+      await emit(decoder.end());
+      if (buf) io.stdout(buf);
+      if (progress) io.stderr('\r\x1b[K');
+      if (opts.stats) io.stderr(`${JSON.stringify(decoder.stats)}\n`);
+    });
+}
+
+function colourise(line: string, r: TraceOutput, p: ReturnType<typeof paint>): string {
+  switch (r.type) {
+    case 'syslog':
+      return p.cyan(line);
+    case 'crash':
+      return p.red(line);
+    case 'warning':
+      return p.yellow(line);
+    case 'init':
+    case 'event':
+      return p.green(line);
+    default:
+      return line;
+  }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { nodeIO } from './node-io.js';
+import { runCli } from './program.js';
+
+// A closed pipe (`rtkit decode big.log | head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
+const code = await runCli(process.argv.slice(2), nodeIO());
+process.exitCode = code;
