@@ -95,7 +95,14 @@ Examples:
       await emit(decoder.end());
       if (buf) io.stdout(buf);
       if (progress) io.stderr('\r\x1b[K');
-      if (opts.stats) io.stderr(`${JSON.stringify(decoder.stats)}\n`);
+      const st = decoder.stats;
+      const total = Object.values(st.records).reduce((a, b) => a + b, 0);
+      if (total === 0) {
+        io.stderr(
+          `rtkit: no RTKit records in ${st.lines} lines (format: ${st.format ?? 'none'})\n`,
+        );
+      }
+      if (opts.stats) io.stderr(`${JSON.stringify(st)}\n`);
     });
 }
 
