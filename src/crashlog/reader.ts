@@ -68,17 +68,6 @@ export class ByteReader {
     return v.getBigUint64(off, true);
   }
 
-  /** Low and high halves of the u64 at `off`, as numbers (no allocation). */
-  u64Lo(off: number): number {
-    this.check(off, 8);
-    return this.view.getUint32(off, true);
-  }
-
-  u64Hi(off: number): number {
-    this.check(off, 8);
-    return this.view.getUint32(off + 4, true);
-  }
-
   /** A zero-copy view of `n` bytes at `off`. */
   bytesAt(off: number, n: number): Uint8Array {
     this.check(off, n);
