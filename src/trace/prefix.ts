@@ -19,7 +19,8 @@ const DMESG_RE = /^\[\s*(\d+\.\d+)\]\s?/;
 const DMESG_T_RE = /^\[([^\]\d]{2,12}\s+[^\]\s]{2,12}\s+\d{1,2}\s+\d\d:\d\d:\d\d\s+\d{4})\]\s?/;
 const KERNEL_TAG = ' kernel: ';
 
-export function parsePrefix(line: string): LinePrefix {
+/** `end`: where the kernel message was found; a `kernel: ` tag is only looked for before it. */
+export function parsePrefix(line: string, end = line.length): LinePrefix {
   if (line.charCodeAt(0) === 0x5b /* [ */) {
     const m = DMESG_RE.exec(line);
     if (m !== null) return { t: Number(m[1]), body: m[0].length };
@@ -28,11 +29,13 @@ export function parsePrefix(line: string): LinePrefix {
     return { body: 0 };
   }
   const k = line.indexOf(KERNEL_TAG);
-  if (k > 0) {
-    // `<stamp> <host> kernel: `: the host is the last word before `kernel:`.
+  if (k > 0 && k < end) {
+    // `<stamp> <host> kernel: `: the host is the last word before `kernel:`, unless that word
+    // is the clock itself (no host name logged).
     const head = line.slice(0, k);
     const sp = head.lastIndexOf(' ');
-    const stamp = sp > 0 ? head.slice(0, sp).trim() : '';
+    const last = head.slice(sp + 1);
+    const stamp = /^\d\d:\d\d/.test(last) ? head.trim() : sp > 0 ? head.slice(0, sp).trim() : '';
     let body = k + KERNEL_TAG.length;
     // rsyslog may keep the kernel's own monotonic stamp after `kernel: `.
     const inner = line.charCodeAt(body) === 0x5b ? DMESG_RE.exec(line.slice(body)) : null;

@@ -7,7 +7,7 @@ import type { RtkitVersion } from './records.js';
 
 // The build word is `release` or `debug` in every published string; other words are accepted so
 // that an unfamiliar firmware still parses. Extra numeric components are tolerated and ignored.
-const VERSION_RE = /RTKit-(\d+)\.(\d+)\.(\d+)((?:\.\d+)*)\.([A-Za-z][\w-]*)\s+-\s+Client:\s*(.*)$/;
+const VERSION_RE = /RTKit-(\d+)\.(\d+)\.(\d+)((?:\.\d+)*)\.([A-Za-z][\w-]*)\s+-\s+Client:\s*(.*)$/s;
 
 /** Parse a version string; the leading `RTKit: ` is optional. Undefined when it does not match. */
 export function parseRtkitVersion(s: string): RtkitVersion | undefined {
