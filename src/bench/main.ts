@@ -20,6 +20,7 @@ async function loadOptional(name: string, path: string): Promise<void> {
 
 await loadOptional('crashlog', './crashlog.js');
 await loadOptional('trace', './trace.js');
+await loadOptional('trace-file', './trace-file.js');
 
 const only = process.argv.slice(2);
 for (const s of suites) {

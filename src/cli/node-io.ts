@@ -27,7 +27,7 @@ export function nodeIO(): CliIO {
     },
     stdinChunks: () => chunks(process.stdin),
     readFile: async (p) => new Uint8Array(await readFile(p)),
-    fileChunks: (p) => chunks(createReadStream(p, { highWaterMark: 1 << 20 })),
+    fileChunks: (p) => chunks(createReadStream(p, { highWaterMark: 1 << 16 })),
     fileSize: async (p) => {
       try {
         return (await stat(p)).size;
