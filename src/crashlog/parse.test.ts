@@ -534,7 +534,13 @@ describe('parseRtkitVersion on fixtures/rtkit-version-strings.txt', () => {
 
   it('rejects other shapes', () => {
     expect(parseRtkitVersion('hello')).toBeUndefined();
-    expect(parseRtkitVersion('RTKit: RTKit-1.2.3.beta - Client: x')).toBeUndefined();
+    expect(parseRtkitVersion('RTKit: RTKit-1.2.3 - Client: x')).toBeUndefined();
+    expect(parseRtkitVersion('RTKit: RTKit-1.2.3.release - Client:')).toBeUndefined();
+    // An unfamiliar build word still parses, kept as printed.
+    expect(parseRtkitVersion('RTKit: RTKit-1.2.3.4.beta - Client: x')).toMatchObject({
+      rtkitVersion: '1.2.3.4',
+      build: 'beta',
+    });
     expect(parseRtkitVersion('RTKit-1.2.3.release - Client: x')?.rtkitVersion).toBe('1.2.3');
   });
 });

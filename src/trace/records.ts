@@ -3,6 +3,7 @@
  * `0x` strings, never numbers (docs/trace-format.md, "Output records"). `type` discriminates.
  */
 
+import type { RtkitVersion } from '../crashlog/version.js';
 import type { Direction } from '../protocol/word.js';
 
 /** Where a record's line came from and when, as far as the input says. */
@@ -107,17 +108,8 @@ export interface EventRecord extends RecordOrigin {
   text?: string;
 }
 
-export interface RtkitVersion {
-  /** `1827.120.2` */
-  rtkitVersion: string;
-  major: number;
-  minor: number;
-  patch: number;
-  /** `release` or `debug` as printed */
-  build: string;
-  /** `local-ipad14dcp.release` */
-  client: string;
-}
+/** Parsed `RTKit-<major>.<minor>.<patch>.<build> - Client: <client>` (src/crashlog/version.ts). */
+export type { RtkitVersion } from '../crashlog/version.js';
 
 export interface CrashVersion extends Partial<RtkitVersion> {
   /** As printed after `Version: `, e.g. `RTKit: RTKit-1827.120.2.debug - Client: …`. */
