@@ -4,6 +4,7 @@
  */
 
 import type { RtkitVersion } from '../crashlog/version.js';
+import type { CodecNote } from '../protocol/describe.js';
 import type { Direction } from '../protocol/word.js';
 
 /** Where a record's line came from and when, as far as the input says. */
@@ -32,10 +33,7 @@ export type MessageOrigin =
   /** Linux printed a word it did not handle (`Unknown oslog message: %llx`, ...) */
   | 'unhandled';
 
-export interface CodecNote {
-  code: string;
-  message: string;
-}
+export type { CodecNote } from '../protocol/describe.js';
 
 export interface MessageRecord extends RecordOrigin {
   type: 'message';

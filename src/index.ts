@@ -1,0 +1,9 @@
+/**
+ * rtkit: Apple RTKit co-processor IPC. Browser-safe entry point (no `node:*` imports); Node-only
+ * helpers are in `rtkit/node`. Each layer's index lists its exports by name.
+ */
+export * from './crashlog/index.js';
+export { ErrorCode, isRtkitError, RtkitError } from './errors.js';
+export * from './protocol/index.js';
+export * from './syslog/index.js';
+export * from './trace/index.js';

@@ -1,0 +1,49 @@
+// The layer rules of docs/architecture.md, checked on the source: the core never imports node:*
+// (the viewer runs it in a browser) and imports point down the stack.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = new URL('../src/', import.meta.url).pathname;
+
+function sources(dir: string): string[] {
+  return readdirSync(join(SRC, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? sources(join(dir, e.name))
+      : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')
+        ? [join(dir, e.name)]
+        : [],
+  );
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(join(SRC, file), 'utf8');
+  return [...text.matchAll(/^(?:import|export)[^'"]*from\s+'([^']+)'/gm)].map((m) => m[1]!);
+}
+
+const ALLOWED: Record<string, string[]> = {
+  protocol: ['protocol', 'errors'],
+  syslog: ['syslog', 'errors', 'protocol'],
+  crashlog: ['crashlog', 'errors', 'protocol'],
+  trace: ['trace', 'errors', 'protocol', 'crashlog'],
+};
+const NODE_ONLY = new Set(['trace/node-stream.ts']);
+
+describe('layering', () => {
+  for (const [layer, allowed] of Object.entries(ALLOWED)) {
+    it(`${layer}/ imports only ${allowed.join(', ')} and no node:*`, () => {
+      for (const file of sources(layer)) {
+        for (const spec of imports(file)) {
+          if (spec.startsWith('node:')) {
+            expect(NODE_ONLY.has(file), `${file} imports ${spec}`).toBe(true);
+            continue;
+          }
+          if (!spec.startsWith('.')) continue;
+          const target = join(layer, file.slice(layer.length + 1), '..', spec).split('/')[0]!;
+          const top = target.replace(/\.js$/, '');
+          expect(allowed, `${file} imports ${spec}`).toContain(top);
+        }
+      }
+    });
+  }
+});
