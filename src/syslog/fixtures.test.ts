@@ -1,5 +1,5 @@
 /**
- * Real syslog output (../shared/fixtures, see its README.md) against the §8 writing and decoding
+ * Real syslog output (test/fixtures, copied from ../shared/fixtures with its README.md) against the §8 writing and decoding
  * rules: every published line, written into a DCP-sized entry (message size 128) the way the
  * firmware does, must decode to exactly what the hosts printed.
  */
@@ -10,7 +10,7 @@ import { decodeSyslogEntry, type SyslogDecodeResult } from './decode-entry.js';
 import { writeSyslogEntry } from './write-entry.js';
 
 const FIXTURES =
-  process.env['RTKIT_FIXTURES'] ?? new URL('../../../shared/fixtures/', import.meta.url).pathname;
+  process.env['RTKIT_FIXTURES'] ?? new URL('../../test/fixtures/', import.meta.url).pathname;
 
 interface SyslogItem {
   readonly file: string;

@@ -11,7 +11,7 @@ import {
 } from './decoder.js';
 import type { CrashRecord, MessageRecord, TraceOutput } from './records.js';
 
-const DIR = join(import.meta.dirname, '../../../shared/fixtures');
+const DIR = join(import.meta.dirname, '../../test/fixtures');
 const FIXTURES = readdirSync(DIR)
   .filter((f) => f.endsWith('.txt'))
   .sort()

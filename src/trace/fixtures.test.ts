@@ -1,4 +1,4 @@
-// Golden test: every real log in ../shared/fixtures decodes to the values of expected.json.
+// Golden test: every real log in test/fixtures (a copy of ../shared/fixtures) decodes to the values of expected.json.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import type {
 } from './records.js';
 import { parseRtkitVersion } from './version.js';
 
-const DIR = join(import.meta.dirname, '../../../shared/fixtures');
+const DIR = join(import.meta.dirname, '../../test/fixtures');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Record<
   string,
   Expected

@@ -8,7 +8,7 @@ import { decodeTrace, type TraceDecoderOptions } from './decoder.js';
 import type { TraceOutput } from './records.js';
 import { renderText, toJsonLine } from './render.js';
 
-const DIR = join(import.meta.dirname, '../../../shared/fixtures');
+const DIR = join(import.meta.dirname, '../../test/fixtures');
 const LINES = readdirSync(DIR)
   .filter((f) => f.endsWith('.txt'))
   .flatMap((f) => readFileSync(join(DIR, f), 'utf8').split('\n'))

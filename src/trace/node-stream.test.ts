@@ -8,7 +8,7 @@ import { decodeTrace } from './decoder.js';
 import { decodeFile, decodeReadable, iterateFile } from './node-stream.js';
 import type { TraceOutput } from './records.js';
 
-const DIR = join(import.meta.dirname, '../../../shared/fixtures');
+const DIR = join(import.meta.dirname, '../../test/fixtures');
 const tmp = mkdtempSync(join(tmpdir(), 'rtkit-trace-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeTrace } from './decoder.js';
 import { renderText, toJsonLine } from './render.js';
 
-const DIR = join(import.meta.dirname, '../../../shared/fixtures');
+const DIR = join(import.meta.dirname, '../../test/fixtures');
 const read = (f: string) => readFileSync(join(DIR, f), 'utf8');
 
 describe('text rendering', () => {
