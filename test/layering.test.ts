@@ -24,8 +24,8 @@ function imports(file: string): string[] {
 const ALLOWED: Record<string, string[]> = {
   protocol: ['protocol', 'errors'],
   syslog: ['syslog', 'errors', 'protocol'],
-  crashlog: ['crashlog', 'errors', 'protocol'],
-  trace: ['trace', 'errors', 'protocol', 'crashlog'],
+  crashlog: ['crashlog', 'errors', 'protocol', 'text'],
+  trace: ['trace', 'errors', 'protocol', 'crashlog', 'text'],
 };
 const NODE_ONLY = new Set(['trace/node-stream.ts']);
 

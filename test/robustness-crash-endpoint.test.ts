@@ -53,3 +53,20 @@ describe('crash endpoint (EP1) history', () => {
     expect(kinds).toEqual(['crashlogBufferRequest', 'crashlogBufferRequest', 'crashNotification']);
   });
 });
+
+describe('crash endpoint without directions', () => {
+  it('the host reply to a host-allocated request is not mistaken for a crash', () => {
+    const m = messages(['1 0x0010100000000000', '1 0x0010100800004000', '1 0x0010100800004000']);
+    expect(m.map((r) => r.kind)).toEqual([
+      'crashlogBufferRequest',
+      'crashlogBufferReply',
+      'crashNotification',
+    ]);
+    expect(m.every((r) => r.dir === null)).toBe(true);
+  });
+
+  it('a firmware-owned request expects no reply: the next word is the crash', () => {
+    const m = messages(['1 0x0010100801000000', '1 0x0010100801000000']);
+    expect(m.map((r) => r.kind)).toEqual(['crashlogBufferRequest', 'crashNotification']);
+  });
+});

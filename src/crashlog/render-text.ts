@@ -9,6 +9,7 @@
 
 import { endpointName } from '../protocol/endpoints.js';
 import type { Direction } from '../protocol/word.js';
+import { printable } from '../text.js';
 import { bytesHex, formatWarning } from './json.js';
 import type {
   CascSection,
@@ -103,10 +104,14 @@ class TextRenderer {
   }
 
   cver(s: CverSection): void {
-    this.line(`RTKit: Version: ${s.version}`);
+    this.line(`RTKit: Version: ${printable(s.version)}`);
     const p = s.parsed;
     if (p !== undefined) {
-      this.line(this.c.dim(`  RTKit ${p.rtkitVersion} (${p.build} build), client ${p.client}`));
+      this.line(
+        this.c.dim(
+          `  RTKit ${printable(p.rtkitVersion)} (${printable(p.build)} build), client ${printable(p.client)}`,
+        ),
+      );
     }
     this.line(this.c.dim(`  UUID: ${s.uuid}`));
     if (s.possibleAslrSlide !== undefined) {
@@ -148,7 +153,7 @@ class TextRenderer {
       if (this.opts.annotate !== undefined) {
         let note: string;
         try {
-          note = this.opts.annotate(e.ep, e.msg, e.dir);
+          note = printable(this.opts.annotate(e.ep, e.msg, e.dir));
         } catch (err) {
           note = `<annotate failed: ${err instanceof Error ? err.message : String(err)}>`;
         }
@@ -259,7 +264,7 @@ class TextRenderer {
         '0',
       );
       const wait = t.waitObject === 0n ? '0' : hx(t.waitObject);
-      const row = `  ${t.id} ${t.name} | ${prio} | ${t.stackUsed}/${t.stackSize} | state ${t.state} | ${wait}`;
+      const row = `  ${t.id} ${printable(t.name)} | ${prio} | ${t.stackUsed}/${t.stackSize} | state ${t.state} | ${wait}`;
       this.line(t.faulting ? this.c.yellow(`${row} | [Faulting task]`) : row);
       const depth = t.depth === t.frames.length ? '' : ` (depth ${t.depth}, truncated)`;
       if (t.frames.length > 0 || depth !== '') {
@@ -302,7 +307,7 @@ class TextRenderer {
       case 'Cstr': {
         const id = s.id.toString(16);
         const lines = s.lines.length > 0 ? s.lines : [''];
-        for (const l of lines) this.line(`RTKit: Message (id=${id}): ${l}`);
+        for (const l of lines) this.line(`RTKit: Message (id=${id}): ${printable(l)}`);
         return;
       }
       case 'Cver':

@@ -21,6 +21,11 @@ interface Tracker {
   version?: number;
   /** EP1: the firmware's buffer request was seen; the next type-1 is a crash notification. */
   crashlogArmed: boolean;
+  /**
+   * EP1 in a trace without directions: a host-allocated request (IOVA 0) was seen, so the next
+   * type-1 word is the host's reply (same layout), not a crash.
+   */
+  crashlogReplyExpected: boolean;
   /** SMC: INITIALIZE was sent; the next SMC→AP word on 0x20 is the shared-memory address. */
   smcShmemPending: boolean;
 }
@@ -45,7 +50,7 @@ export class MessageDecoder {
     let t = this.trackers.get(key);
     if (t === undefined) {
       if (this.trackers.size >= MAX_TRACKERS) this.trackers.clear();
-      t = { crashlogArmed: false, smcShmemPending: false };
+      t = { crashlogArmed: false, crashlogReplyExpected: false, smcShmemPending: false };
       this.trackers.set(key, t);
     }
     return t;
@@ -74,11 +79,15 @@ export class MessageDecoder {
   ): MessageRecord {
     const t = this.tracker(key);
     const coproc = base.coproc;
+    // Without a direction, the reply to a host-allocated crashlog request decodes as the reply
+    // (its layout is the request's); only the word after it can be a crash.
+    const replyInferred =
+      stateful && dir === null && ep === Endpoint.Crashlog && t.crashlogReplyExpected;
     const ctx: DecodeContext = {
-      dir,
+      dir: replyInferred ? 'ap->iop' : dir,
       coproc,
       version: t.version,
-      crashlogArmed: stateful && t.crashlogArmed,
+      crashlogArmed: stateful && t.crashlogArmed && !replyInferred,
       smcShmemPending: stateful && t.smcShmemPending && ep === 0x20,
     };
     const m = decodeWords(ep, hi, lo, ctx);
@@ -103,7 +112,12 @@ export class MessageDecoder {
       return;
     }
     if (ep === Endpoint.Crashlog) {
-      if (kind === 'crashlogBufferRequest') t.crashlogArmed = true;
+      // Any first type-1 from the firmware arms crash detection, valid request or not (B13).
+      if (kind === 'crashlogBufferRequest') {
+        t.crashlogArmed = true;
+        // A SIZE-0 request gets no reply from a correct host (ROBUSTNESS B13).
+        t.crashlogReplyExpected = dir === null && m['iova'] === 0 && m['size'] !== 0;
+      } else if (kind === 'crashlogBufferReply') t.crashlogReplyExpected = false;
       return;
     }
     if (ep === 0x20 && coproc === 'smc') {

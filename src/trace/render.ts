@@ -3,6 +3,7 @@
  * people, one line per record (a crash is a short block).
  */
 
+import { printable } from '../text.js';
 import type {
   CrashRecord,
   EventRecord,
@@ -111,11 +112,16 @@ function renderCrash(c: CrashRecord): string {
   }
   for (const n of c.notes) out.push(`  note        ${n}`);
   if (c.truncated) out.push('  (truncated: the dump was larger than the record keeps)');
-  return out.join('\n');
+  // Every line carries text from the log: escape it line by line, keeping the block's newlines.
+  return out.map(printable).join('\n');
 }
 
 /** One line per record for a person (a crash renders as a block of lines). */
 export function renderText(r: TraceOutput): string {
+  return r.type === 'crash' ? renderCrash(r) : printable(renderLine(r));
+}
+
+function renderLine(r: Exclude<TraceOutput, { type: 'crash' }>): string {
   switch (r.type) {
     case 'message':
       return renderMessage(r);
@@ -125,8 +131,6 @@ export function renderText(r: TraceOutput): string {
       return `${when(r)} ${who(r)} RTKit initializing, protocol version ${r.protocolVersion}`;
     case 'event':
       return renderEvent(r);
-    case 'crash':
-      return renderCrash(r);
     case 'warning':
       return `warning: line ${r.line}: ${r.code}: ${r.message}`;
   }
