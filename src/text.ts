@@ -7,7 +7,7 @@
 // C0 controls except TAB, DEL, and C1 controls (which some terminals also interpret).
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 
-function escape(c: string): string {
+function escapeControl(c: string): string {
   const code = c.charCodeAt(0);
   if (c === '\n') return '\\n';
   if (c === '\r') return '\\r';
@@ -17,5 +17,5 @@ function escape(c: string): string {
 /** The text with control characters shown as `\n`, `\r`, `\xNN`; TAB and printable text kept. */
 export function printable(s: string): string {
   CONTROL.lastIndex = 0;
-  return CONTROL.test(s) ? s.replace(CONTROL, escape) : s;
+  return CONTROL.test(s) ? s.replace(CONTROL, escapeControl) : s;
 }
