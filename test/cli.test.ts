@@ -196,3 +196,15 @@ describe('the built binary', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'syslogLog', fields: { index: 42 } });
   });
 });
+
+describe('usage without arguments', () => {
+  it('rtkit alone prints help on stderr and exits 2', async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Usage: rtkit');
+  });
+
+  it('rtkit decode needs a file or -', async () => {
+    expect((await cli(['decode'])).code).toBe(2);
+  });
+});

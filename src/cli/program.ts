@@ -55,6 +55,11 @@ export function jsonOption(): Option {
 /** Run the CLI; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const program = buildProgram(io);
+  if (argv.length === 0) {
+    // No command is a usage error, not a request for help.
+    io.stderr(program.helpInformation());
+    return ExitCode.Usage;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.Ok;

@@ -207,14 +207,13 @@ function decodeCmbx(r: ByteReader, base: SectionCommon, ctx: DecodeContext): Cmb
       timestamp: r.u64(off + 16),
       dir: (ts & 1) === 1 ? 'ap->iop' : 'iop->ap',
     };
-    if (epHigh !== 0) {
-      e.epHigh = epHigh;
-      if (wide < 0) wide = i;
-    }
+    if (epHigh !== 0) e.epHigh = epHigh;
+    // Endpoints are 8 bits (PROTOCOL.md §2): anything above 0xff is corrupt.
+    if ((epHigh !== 0 || e.ep > 0xff) && wide < 0) wide = i;
     entries[i] = e;
   }
   if (wide >= 0) {
-    warn(ctx, CrashlogCode.ENDPOINT_HIGH_BITS, `Cmbx entry #${wide}: endpoint field above 32 bits`);
+    warn(ctx, CrashlogCode.ENDPOINT_HIGH_BITS, `Cmbx entry #${wide}: endpoint field above 0xff`);
   }
   out.entries = entries;
   return out;

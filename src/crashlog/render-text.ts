@@ -172,8 +172,10 @@ class TextRenderer {
     this.line(`  ESR    = ${hx(s.esr)}`);
     this.line(`  FAR    = ${hx(s.far)}`);
     this.line(`  SP     = ${hx(s.sp)}`);
+    // Linux labels every row with four register numbers, so the last row of three (x28–x30)
+    // reads "x28-x31".
     for (const r of rows(s.regs, 4, (chunk, i) => {
-      const last = String(i + chunk.length - 1).padStart(2, '0');
+      const last = String(i + 3).padStart(2, '0');
       return `  x${String(i).padStart(2, '0')}-x${last} = ${chunk.map(pad16).join(' ')}`;
     })) {
       this.line(r);

@@ -93,7 +93,7 @@ describe('renderCrashlogText', () => {
     expect(text).toContain('ESR class 0x2f (SError interrupt), IL 1, ISS 0x0');
     expect(text).toContain('RTKit 1827.120.2 (debug build), client local-ipad14dcp.release');
     expect(text).toContain(`  x00-x03 = ${'0000000000000000 '.repeat(3)}0000000000000000`);
-    expect(text).toMatch(/^ {2}x28-x30 = (0{16} ?){3}$/m);
+    expect(text).toMatch(/^ {2}x28-x31 = (0{16} ?){3}$/m);
     expect(text).toContain('  SP     = 0x2d8f40');
     expect(text).toContain('  FAR physical = none');
     expect(text).toContain('RTKit: Mailbox history (type = 0, index = 0)');

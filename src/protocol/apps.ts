@@ -198,8 +198,10 @@ export const iomfbSetShmem = defineVariant(IomfbField.TYPE, {
   title: 'SET_SHMEM',
   dir: 'ap->iop',
   select: 0,
-  fields: { ack: IomfbField.ACK, context: IomfbField.CONTEXT, address: bits(63, 16, 'hex') },
-  summary: (v) => `IOMFB SET_SHMEM ${hex(v.address)}${v.ack ? ' ack' : ''}`,
+  // AS iomfb.h: a flag nibble in [7:4] (4 in Linux's message, which sets bit 6 — not an ACK
+  // here) and the region's DVA in [63:16]; PROTOCOL.md §10.1 lists only TYPE for this message.
+  fields: { flag: bits(7, 4, 'hex'), address: bits(63, 16, 'hex') },
+  summary: (v) => `IOMFB SET_SHMEM ${hex(v.address)} flag ${hex(v.flag)}`,
   doc: 'The AP hands DCP the shared-memory region for IOMFB calls.',
 });
 

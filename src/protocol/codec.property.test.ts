@@ -168,6 +168,22 @@ describe('codec round trips', () => {
 
   it('rejects malformed values on encode with a typed error', () => {
     expect(() =>
+      encodeWords({
+        kind: 'hello',
+        minVersion: 1,
+        maxVersion: 1,
+        reserved: { hi: Number.NaN, lo: 0 },
+      } as Message),
+    ).toThrow(/ENCODE_INVALID/);
+    expect(() =>
+      encodeWords({
+        kind: 'hello',
+        minVersion: 1,
+        maxVersion: 1,
+        reserved: { hi: 0, lo: 2 ** 40 },
+      } as Message),
+    ).toThrow(/ENCODE_INVALID/);
+    expect(() =>
       encodeWords({ kind: 'hello', minVersion: 0x10000, maxVersion: 1 } as Message),
     ).toThrow(/ENCODE_INVALID/);
     expect(() => encodeWords({ kind: 'nope' } as unknown as Message)).toThrow(/ENCODE_INVALID/);

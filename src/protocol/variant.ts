@@ -79,6 +79,10 @@ export interface Variant<
   readonly encodeWords: (v: Decoded<K, F>) => [number, number];
 }
 
+function isU32(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffff_ffff;
+}
+
 function fail(kind: string, msg: string): never {
   throw new RtkitError(ErrorCode.ENCODE_INVALID, `${kind}: ${msg}`, { kind });
 }
@@ -165,6 +169,7 @@ export function defineVariant<K extends string, F extends Record<string, BitFiel
     if (spec.accept && !spec.accept(v as FieldValues<F>)) fail(kind, 'values not accepted');
     const r = v.reserved;
     if (r !== undefined) {
+      if (!isU32(r.hi) || !isU32(r.lo)) fail(kind, 'reserved.hi and reserved.lo must be uint32');
       if ((r.hi & ~freeHi) !== 0 || (r.lo & ~freeLo) !== 0) {
         fail(kind, 'reserved bits overlap the fields');
       }

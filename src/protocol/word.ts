@@ -5,6 +5,8 @@
  * `bigint` and `0x…` strings are accepted and produced at the API edge.
  */
 
+import { ErrorCode, RtkitError } from '../errors.js';
+
 export type Direction = 'ap->iop' | 'iop->ap';
 
 /** Anything a caller may hand us as a 64-bit word. */
@@ -13,19 +15,28 @@ export type WordInput = bigint | number | string;
 const TWO32 = 0x1_0000_0000;
 const MASK32 = 0xffff_ffffn;
 
-/** Split a 64-bit value into halves; throws RangeError for values outside [0, 2^64). */
+/**
+ * Split a 64-bit value into halves. Anything that is not a 64-bit word (out of range, not an
+ * integer, not a hex string, not a number at all) is API misuse: RtkitError BAD_INPUT.
+ */
 export function splitWord(w: WordInput): { hi: number; lo: number } {
   if (typeof w === 'bigint') {
-    if (w < 0n || w > 0xffff_ffff_ffff_ffffn) throw new RangeError(`not a 64-bit word: ${w}`);
+    if (w < 0n || w > 0xffff_ffff_ffff_ffffn) throw notAWord(w);
     return { hi: Number(w >> 32n), lo: Number(w & MASK32) };
   }
   if (typeof w === 'number') {
-    if (!Number.isSafeInteger(w) || w < 0) throw new RangeError(`not a 64-bit word: ${w}`);
+    if (!Number.isSafeInteger(w) || w < 0) throw notAWord(w);
     return { hi: Math.floor(w / TWO32), lo: w >>> 0 };
   }
-  const parsed = parseHex64(w);
-  if (parsed === undefined) throw new RangeError(`not a 64-bit hex word: ${JSON.stringify(w)}`);
+  const parsed = typeof w === 'string' ? parseHex64(w) : undefined;
+  if (parsed === undefined) throw notAWord(w);
   return parsed;
+}
+
+function notAWord(w: unknown): RtkitError {
+  const shown =
+    typeof w === 'bigint' ? `${w}n` : typeof w === 'string' ? JSON.stringify(w) : String(w);
+  return new RtkitError(ErrorCode.BAD_INPUT, `not a 64-bit word: ${shown}`);
 }
 
 export function joinWord(hi: number, lo: number): bigint {

@@ -21,7 +21,7 @@ export function decodeCommand(io: CliIO): Command {
     .description(
       'decode a trace or a kernel log: our JSON lines, plain "<ep> <msg0>" lines, or Linux logs with RTKit output',
     )
-    .argument('[file]', 'input file, or - for stdin', '-')
+    .argument('<file>', 'input file, or - for stdin')
     .option('--json', 'JSON lines: one object per record (see docs/cli-json.md)')
     .addOption(
       new Option('--format <format>', 'input format')
