@@ -16,12 +16,14 @@ async function loadOptional(name: string, path: string): Promise<void> {
   } catch (e) {
     const code = (e as { code?: string }).code;
     // A suite whose module does not exist yet is skipped quietly; any other failure is shown.
-    if (code !== 'ERR_MODULE_NOT_FOUND') process.stderr.write(`bench: suite ${name}: ${String(e)}\n`);
+    if (code !== 'ERR_MODULE_NOT_FOUND')
+      process.stderr.write(`bench: suite ${name}: ${String(e)}\n`);
   }
 }
 
 await loadOptional('crashlog', './crashlog.js');
 await loadOptional('trace', './trace.js');
+await loadOptional('sim-memory', './sim-memory.js');
 await loadOptional('mailbox', './mailbox.js');
 await loadOptional('firmware', './firmware.js');
 await loadOptional('sim', './sim.js');
