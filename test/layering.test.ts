@@ -26,6 +26,7 @@ const ALLOWED: Record<string, string[]> = {
   syslog: ['syslog', 'errors', 'protocol'],
   crashlog: ['crashlog', 'errors', 'protocol', 'text'],
   trace: ['trace', 'errors', 'protocol', 'crashlog', 'text'],
+  mailbox: ['mailbox', 'errors', 'protocol', 'clock'],
 };
 const NODE_ONLY = new Set(['trace/node-stream.ts']);
 
