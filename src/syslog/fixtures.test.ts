@@ -154,11 +154,32 @@ describe('fixtures: messages are cut to 127 characters (message size 128)', () =
     expect(entry(decodeSyslogEntry(ring, 0, DCP)).message).toBe(s.message);
   });
 
-  it('the 124-character message is not cut', () => {
+  it('the 124-character message is not cut; 200 characters in the same field are', () => {
     const s = items.find((i) => i.message_length === 124);
-    expect(s).toBeDefined();
+    expect(s).toMatchObject({ file: 'dmesg-dcp-syslog-truncated.txt', line: 4 });
+    const fixture = s!;
+    // expected.json's text is what the host printed on that line of the capture.
+    const printed = readFileSync(`${FIXTURES}/${fixture.file}`, 'utf8').split('\n')[
+      fixture.line - 1
+    ];
+    expect(printed).toMatch(/^\[[ \d.]+\] apple-dcp 231c00000\.dcp: RTKit: syslog message: /);
+    expect(printed!.endsWith(`: ${fixture.context}: ${fixture.message}`)).toBe(true);
+    expect(fixture.message).toHaveLength(124);
+    expect(fixture.message_cut_at_127).toBeUndefined();
+
     const ring = staleRing();
-    writeSyslogEntry(ring, 0, DCP, { context: s!.context }, s!.message);
-    expect(entry(decodeSyslogEntry(ring, 0, DCP)).message).toHaveLength(124);
+    writeSyslogEntry(ring, 0, DCP, { context: fixture.context }, fixture.message);
+    const e = entry(decodeSyslogEntry(ring, 0, DCP));
+    expect(e.message).toBe(fixture.message);
+    expect(e.message.length).toBeLessThan(127);
+
+    // The message_cut_at_127 rule with the same geometry: 200 characters keep their first 127.
+    const long = `${fixture.message} ${'0123456789'.repeat(8)}`.slice(0, 200);
+    expect(long).toHaveLength(200);
+    writeSyslogEntry(ring, 1, DCP, { context: fixture.context }, long);
+    const cut = entry(decodeSyslogEntry(ring, 1, DCP));
+    expect(cut.message).toBe(long.slice(0, 127));
+    expect(cut.message).toBe(`${fixture.message} 01`);
+    expect(cut.messageUnterminated).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isRtkitError } from '../errors.js';
+import { isRtkitError, type RtkitError } from '../errors.js';
 import {
   decodeTrace,
   decodeTraceStream,
@@ -161,6 +161,71 @@ describe('line handling', () => {
     d.end();
     expect(() => d.push('x')).toThrowError(/BAD_INPUT/);
     expect(d.end()).toEqual([]);
+  });
+
+  /** The BAD_INPUT error `f` throws, or a failure naming what it did instead. */
+  function badInput(f: () => unknown): RtkitError {
+    try {
+      f();
+    } catch (e) {
+      if (isRtkitError(e, 'BAD_INPUT')) return e;
+      throw e;
+    }
+    throw new Error('expected RtkitError BAD_INPUT, nothing was thrown');
+  }
+
+  it.each([
+    [{ format: 'bogus' }, /unknown trace format "bogus"/],
+    [{ format: 'KERNEL' }, /unknown trace format/],
+    [{ format: 42 }, /unknown trace format 42/],
+    [{ maxLineLength: -1 }, /maxLineLength must be a whole number ≥ 1, got -1/],
+    [{ maxLineLength: 0 }, /maxLineLength .* got 0/],
+    [{ maxLineLength: Number.NaN }, /maxLineLength .* got NaN/],
+    [{ maxLineLength: 1.5 }, /maxLineLength .* got 1\.5/],
+    [{ maxLineLength: Number.POSITIVE_INFINITY }, /maxLineLength .* got Infinity/],
+    [{ maxLineLength: '100' }, /maxLineLength .* got "100"/],
+    [{ crashIdleLines: 0 }, /crashIdleLines .* got 0/],
+    [{ crashIdleLines: -5 }, /crashIdleLines/],
+    [{ crashIdleLines: 2.5 }, /crashIdleLines/],
+    [{ maxCrashEntries: -1 }, /maxCrashEntries .* got -1/],
+    [{ maxCrashEntries: Number.NaN }, /maxCrashEntries/],
+    [{ maxCrashEntries: 10n }, /maxCrashEntries .* got 10/],
+    [{ coproc: 7 }, /coproc must be a string/],
+  ])('option %o is BAD_INPUT at construction', (opts, message) => {
+    const e = badInput(() => new TraceDecoder(opts as unknown as TraceDecoderOptions));
+    expect(e.message).toMatch(message);
+    expect(() => decodeTrace('0 1\n', opts as unknown as TraceDecoderOptions)).toThrowError(
+      /BAD_INPUT/,
+    );
+  });
+
+  it('valid limits and formats are accepted', () => {
+    for (const format of ['auto', 'jsonl', 'plain', 'kernel'] as const) {
+      expect(() => new TraceDecoder({ format })).not.toThrow();
+    }
+    const d = new TraceDecoder({ maxLineLength: 1, crashIdleLines: 1, maxCrashEntries: 1 });
+    expect(d.push('0 1\n')).toEqual([]);
+    expect(() => new TraceDecoder(null as unknown as TraceDecoderOptions)).toThrowError(
+      /BAD_INPUT/,
+    );
+  });
+
+  it.each([
+    ['a number', 123, 'number'],
+    ['null', null, 'null'],
+    ['an array of bytes', [0x30, 0x0a], 'object'],
+    ['an object', { length: 3 }, 'object'],
+  ])('push(%s) is BAD_INPUT', (_name, chunk, type) => {
+    const d = new TraceDecoder();
+    const e = badInput(() => d.push(chunk as unknown as string));
+    expect(e.message).toMatch(/string or a Uint8Array/);
+    expect(e.details).toEqual({ type });
+    // The decoder is still usable after refusing the chunk.
+    expect(d.push('> 0 0x00200000000c000c\n'.repeat(40)).length).toBe(40);
+  });
+
+  it('push() takes Node Buffers (a Uint8Array)', () => {
+    expect(chunked([Buffer.from(PLAIN)])).toEqual(whole(PLAIN));
   });
 
   it('a huge line without newline keeps memory bounded and warns once', () => {
@@ -391,6 +456,81 @@ describe('kernel log lines', () => {
     expect(rs[8]).toMatchObject({ type: 'warning', code: 'MALFORMED_LINE', line: 9 });
     expect(rs[9]).toMatchObject({ type: 'warning', code: 'MALFORMED_LINE', line: 10 });
     expect(rs).toHaveLength(10);
+  });
+
+  it('dmesg -r lines keep their stamp; /dev/kmsg records give t and the driver', () => {
+    const rs = whole(
+      [
+        '<4>[    1.234567] apple-dcp 231c00000.dcp: RTKit: Initializing (protocol version 12)',
+        '6,1234,5678901,-;apple-dcp 231c00000.dcp: RTKit: syslog message: a.c:1: hello',
+        '',
+      ].join('\n'),
+    );
+    expect(rs).toEqual([
+      {
+        type: 'init',
+        line: 1,
+        t: 1.234567,
+        device: '231c00000.dcp',
+        driver: 'apple-dcp',
+        coproc: 'dcp',
+        protocolVersion: 12,
+      },
+      {
+        type: 'syslog',
+        line: 2,
+        t: 5.678901,
+        device: '231c00000.dcp',
+        driver: 'apple-dcp',
+        coproc: 'dcp',
+        source: 'linux',
+        context: 'a.c:1',
+        message: 'hello',
+      },
+    ]);
+  });
+
+  describe('the fixtures decode the same with dmesg -r and /dev/kmsg prefixes', () => {
+    const STAMP = /^\[\s*(\d+)\.(\d{6})\] /;
+    const JOURNAL = /^.*? kernel: /;
+    /** Rewrite each line; blank lines stay blank. */
+    function rewrite(text: string, f: (line: string, n: number) => string): string {
+      return text
+        .split('\n')
+        .map((l, n) => (l.length > 0 ? f(l, n) : l))
+        .join('\n');
+    }
+    /** Records without the wall-clock and monotonic stamps (a kmsg record has only the latter). */
+    function unstamped(rs: TraceOutput[]): unknown {
+      return JSON.parse(JSON.stringify(rs, (k, v) => (k === 't' || k === 'time' ? undefined : v)));
+    }
+
+    for (const name of ['dmesg-m2pro-boot.txt', 'dmesg-dcp-syslog-truncated.txt']) {
+      it(name, () => {
+        const text = FIXTURES.find((x) => x.name === name)!.text;
+        const ref = whole(text);
+        expect(ref.some((r) => 't' in r)).toBe(true);
+        const raw = rewrite(text, (l) => `<6>${l}`);
+        expect(whole(raw)).toEqual(ref);
+        const kmsg = rewrite(text, (l, n) => {
+          const m = STAMP.exec(l)!;
+          return `6,${n},${m[1]}${m[2]},-;${l.slice(m[0].length)}`;
+        });
+        expect(whole(kmsg)).toEqual(ref);
+      });
+    }
+
+    it('dmesg-dcp-crash-142.txt (journald) as /dev/kmsg records', () => {
+      const text = FIXTURES.find((x) => x.name === 'dmesg-dcp-crash-142.txt')!.text;
+      const ref = whole(text);
+      const kmsg = rewrite(text, (l, n) => l.replace(JOURNAL, `6,${n},${n}000001,-;`));
+      const rs = whole(kmsg);
+      expect(rs.map((r) => r.type)).toContain('crash');
+      expect(unstamped(rs)).toEqual(unstamped(ref));
+      for (const r of rs) {
+        if (r.type !== 'warning') expect(r.t).toBe(Number(`${r.line - 1}000001`) / 1e6);
+      }
+    });
   });
 
   it('unknown RTKit lines become rtkit-line events, or notes of an open crash dump', () => {

@@ -13,7 +13,7 @@
 import { ErrorCode, RtkitError } from '../errors.js';
 import { coprocFromDevice, type Direction, hex64 } from '../protocol/index.js';
 import { CrashBuilder, type CrashLimits, DEFAULT_CRASH_LIMITS } from './crash.js';
-import { DETECT_WINDOW, detectFormat, type TraceFormat } from './detect.js';
+import { DETECT_WINDOW, FormatDetector, type TraceFormat } from './detect.js';
 import { parseTraceLine, type TraceHeader } from './jsonl.js';
 import {
   classifyExceptionLine,
@@ -56,6 +56,29 @@ export interface TraceStats {
   records: Record<TraceOutputType, number>;
 }
 
+const FORMATS: readonly unknown[] = ['auto', 'jsonl', 'plain', 'kernel'];
+
+type CountOption = 'maxLineLength' | 'crashIdleLines' | 'maxCrashEntries';
+
+/** A limit option: a whole number ≥ 1 (0, negative or NaN would flag or drop every line). */
+function countOption(options: TraceDecoderOptions, name: CountOption, dflt: number): number {
+  const v: unknown = options[name];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+    throw new RtkitError(
+      ErrorCode.BAD_INPUT,
+      `${name} must be a whole number ≥ 1, got ${show(v)}`,
+      { [name]: v },
+    );
+  }
+  return v;
+}
+
+/** A value for an error message (String() alone hides that '5' was a string). */
+function show(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
 const MAX_OPEN_CRASHES = 16;
 const SNIPPET = 200;
 const RTKIT_TAG = 'RTKit: ';
@@ -64,7 +87,8 @@ export class TraceDecoder {
   private readonly opts: Required<Omit<TraceDecoderOptions, 'coproc' | 'format'>>;
   private readonly defaultCoproc: string | undefined;
   private fmt: TraceFormat | undefined;
-  private pending = '';
+  /** Holds the start of the input until its format is known (auto-detection only). */
+  private detector: FormatDetector | undefined;
   private carry = '';
   /** The current line exceeded maxLineLength: drop the rest until its newline. */
   private overlong = false;
@@ -80,15 +104,30 @@ export class TraceDecoder {
   private readonly coprocCache = new Map<string, string | undefined>();
   private readonly st: TraceStats;
 
+  /** Throws RtkitError(BAD_INPUT) for an unknown format or a limit that is not a count ≥ 1. */
   constructor(options: TraceDecoderOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new RtkitError(ErrorCode.BAD_INPUT, 'TraceDecoder options must be an object');
+    }
     this.opts = {
-      maxLineLength: options.maxLineLength ?? 64 * 1024,
-      crashIdleLines: options.crashIdleLines ?? 5000,
-      maxCrashEntries: options.maxCrashEntries ?? DEFAULT_CRASH_LIMITS.maxEntries,
+      maxLineLength: countOption(options, 'maxLineLength', 64 * 1024),
+      crashIdleLines: countOption(options, 'crashIdleLines', 5000),
+      maxCrashEntries: countOption(options, 'maxCrashEntries', DEFAULT_CRASH_LIMITS.maxEntries),
     };
-    this.defaultCoproc = options.coproc;
-    this.fmt =
-      options.format === undefined || options.format === 'auto' ? undefined : options.format;
+    const { format, coproc } = options;
+    // An unknown format would match no line branch and silently decode nothing.
+    if (format !== undefined && !FORMATS.includes(format)) {
+      throw new RtkitError(
+        ErrorCode.BAD_INPUT,
+        `unknown trace format ${show(format)}: expected one of ${FORMATS.join(', ')}`,
+        { format },
+      );
+    }
+    if (coproc !== undefined && typeof coproc !== 'string') {
+      throw new RtkitError(ErrorCode.BAD_INPUT, 'coproc must be a string', { coproc });
+    }
+    this.defaultCoproc = coproc;
+    this.fmt = format === undefined || format === 'auto' ? undefined : format;
     this.limits = { ...DEFAULT_CRASH_LIMITS, maxEntries: this.opts.maxCrashEntries };
     this.st = {
       format: this.fmt,
@@ -111,15 +150,21 @@ export class TraceDecoder {
   /**
    * Feed a chunk: a string, or UTF-8 bytes (decoded with a streaming decoder, so multi-byte
    * characters may be split across chunks). Returns the records completed by this chunk.
-   * Throws RtkitError(UNKNOWN_FORMAT) when auto-detection finds binary data, BAD_INPUT after end().
+   * Throws RtkitError(UNKNOWN_FORMAT) when auto-detection finds binary data, BAD_INPUT after end()
+   * or for a chunk of another type.
    */
   push(chunk: string | Uint8Array): TraceOutput[] {
     if (this.ended) throw new RtkitError(ErrorCode.BAD_INPUT, 'push() after end()');
     let text: string;
     if (typeof chunk === 'string') text = chunk;
-    else {
+    else if (chunk instanceof Uint8Array) {
       this.utf8 ??= new TextDecoder('utf-8');
       text = this.utf8.decode(chunk, { stream: true });
+    } else {
+      // Plain JavaScript callers: fail with our error, not TextDecoder's TypeError.
+      throw new RtkitError(ErrorCode.BAD_INPUT, 'push() takes a string or a Uint8Array', {
+        type: chunk === null ? 'null' : typeof chunk,
+      });
     }
     this.accept(text, false);
     return this.take();
@@ -154,13 +199,13 @@ export class TraceDecoder {
     }
     this.st.chars += text.length;
     if (this.fmt === undefined) {
-      this.pending += text;
-      const d = detectFormat(this.pending, final);
+      this.detector ??= new FormatDetector();
+      const d = this.detector.push(text, final);
       if (d.format === undefined) return;
       this.fmt = d.format;
       this.st.format = d.format;
-      text = this.pending;
-      this.pending = '';
+      text = this.detector.text();
+      this.detector = undefined;
     }
     if (text.length > 0) this.feed(text);
   }

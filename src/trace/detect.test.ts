@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isRtkitError } from '../errors.js';
 import { decodeTrace, TraceDecoder } from './decoder.js';
-import { DETECT_WINDOW, detectFormat } from './detect.js';
+import { DETECT_WINDOW, detectFormat, FormatDetector } from './detect.js';
 
 function formatOf(text: string): string | undefined {
   const d = new TraceDecoder();
@@ -95,6 +96,92 @@ describe('format auto-detection', () => {
 
     it('an escape sequence in a real log is tolerated', () => {
       expect(formatOf('\u001b[1mbold\u001b[0m kernel line\nmore text\n')).toBe('kernel');
+    });
+  });
+
+  describe('detection is incremental', () => {
+    /** Detection result or error code, feeding `text` in `pieces`. */
+    function detectIn(pieces: string[]): string | undefined {
+      const d = new FormatDetector();
+      try {
+        let f: string | undefined;
+        for (const p of pieces) f ??= d.push(p).format;
+        return f ?? d.push('', true).format;
+      } catch (e) {
+        return isRtkitError(e) ? e.code : String(e);
+      }
+    }
+
+    // Re-scanning the whole buffered start on every push was quadratic: a 64 KiB window of
+    // blank and comment lines fed byte by byte took tens of seconds.
+    it.each([
+      ['blank lines', '\n'.repeat(DETECT_WINDOW + 100), 'kernel'],
+      ['comment lines', '# a comment\n\n  \r\n'.repeat(DETECT_WINDOW / 8), 'plain'],
+      ['one long line', 'x'.repeat(DETECT_WINDOW + 100), 'kernel'],
+      ['blanks then a plain line', `${'\n'.repeat(DETECT_WINDOW - 10)}0 1\n`, 'plain'],
+    ])('%s fed one byte per push', (_name, text, want) => {
+      const bytes = new TextEncoder().encode(text);
+      const started = performance.now();
+      const d = new TraceDecoder();
+      const out = [];
+      for (let i = 0; i < bytes.length; i++) out.push(...d.push(bytes.subarray(i, i + 1)));
+      out.push(...d.end());
+      // A sanity bound only; the assertion that matters is the equal result below.
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(d.format).toBe(want);
+      expect(out).toEqual(decodeTrace(text));
+      expect(formatOf(text)).toBe(want);
+    });
+
+    it('gives the verdict of detectFormat on the whole text, however it is split', () => {
+      const line = fc.constantFrom(
+        '',
+        '  ',
+        '\r',
+        '# c',
+        '  # c',
+        '0 1',
+        '> 20 17',
+        ' {"t":0}',
+        '[    1.0] apple-dcp 1.dcp: RTKit: x',
+        '\u0000\u0001',
+        '\u0001\u0002\u0003',
+        'x'.repeat(300),
+      );
+      fc.assert(
+        fc.property(
+          fc.array(line, { maxLength: 12 }),
+          fc.boolean(),
+          fc.array(fc.nat(), { maxLength: 8 }),
+          (lines, newline, cuts) => {
+            const text = lines.join('\n') + (newline ? '\n' : '');
+            const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort(
+              (a, b) => a - b,
+            );
+            const pieces: string[] = [];
+            let prev = 0;
+            for (const p of [...points, text.length]) {
+              pieces.push(text.slice(prev, p));
+              prev = p;
+            }
+            let whole: string | undefined;
+            try {
+              whole = detectFormat(text, true).format;
+            } catch (e) {
+              whole = isRtkitError(e) ? e.code : String(e);
+            }
+            expect(detectIn(pieces)).toBe(whole);
+            expect(detectIn([...text])).toBe(whole);
+          },
+        ),
+      );
+    });
+
+    it('waits for the sniff window when the deciding line comes early', () => {
+      const d = new FormatDetector();
+      expect(d.push('0 1\n').format).toBeUndefined();
+      expect(d.push('x'.repeat(600)).format).toBe('plain');
+      expect(d.text()).toBe(`0 1\n${'x'.repeat(600)}`);
     });
   });
 });

@@ -23,6 +23,18 @@ describe('line prefixes', () => {
     ['May 05 14:29:36 kernel: x', { time: 'May 05 14:29:36', body: 24 }],
     ['[syslog] * [a]b', { body: 0 }],
     ['apple-dcp 1.dcp: x', { body: 0 }],
+    // `dmesg -r`: the syslog priority before the stamp.
+    ['<4>[    1.234567] apple-dcp 231c00000.dcp: x', { t: 1.234567, body: 18 }],
+    ['<30>[12345.000001]x', { t: 12345.000001, body: 18 }],
+    ['<6>[Fri May 24 01:23:30 2024] x', { time: 'Fri May 24 01:23:30 2024', body: 30 }],
+    ['<6>apple-dcp 1.dcp: x', { body: 3 }],
+    ['<x>[    1.0] y', { body: 0 }],
+    // /dev/kmsg records: level,seq,usec,flags[,more];
+    ['6,1234,5678901,-;apple-dcp 231c00000.dcp: x', { t: 5.678901, body: 17 }],
+    ['4,7,0,c;x', { t: 0, body: 8 }],
+    ['12,99,348120,-,caller=T1;x', { t: 0.34812, body: 25 }],
+    ['6,1234 apple-dcp 1.dcp: x', { body: 0 }],
+    ['6,1,2,- x;y', { body: 0 }],
   ])('%s', (line, want) => {
     expect(parsePrefix(line)).toEqual(want);
   });
@@ -37,6 +49,17 @@ describe('line prefixes', () => {
       device: '2a2400000.smc',
     });
     expect(parseDevHead('231c00000.dcp: ')).toEqual({ device: '231c00000.dcp' });
+    for (const line of [
+      '<4>[    1.234567] apple-dcp 231c00000.dcp: RTKit: x',
+      '<4>apple-dcp 231c00000.dcp: RTKit: x',
+      '6,1234,5678901,-;apple-dcp 231c00000.dcp: RTKit: x',
+    ]) {
+      const p = line.indexOf('RTKit: ');
+      expect(parseDevHead(line.slice(parsePrefix(line, p).body, p))).toEqual({
+        driver: 'apple-dcp',
+        device: '231c00000.dcp',
+      });
+    }
     expect(parseDevHead('')).toEqual({});
     expect(parseDevHead('no colon ')).toEqual({});
   });
