@@ -86,7 +86,8 @@ describe('rtkit decode', () => {
       ep: 0x37,
     });
     const crash = records.find((r) => r.type === 'crash');
-    expect(crash.crashTime).toBe(1544945895);
+    expect(crash.crashTime).toBe('0x5c1600e7');
+    expect(crash.crashTimeDecimal).toBe('1544945895');
   });
 
   it('reads stdin with -, and --only filters record types', async () => {

@@ -4,6 +4,7 @@
  * structured record. Everything kept is capped, so a runaway dump cannot grow memory.
  */
 
+import { decodeEsr } from '../crashlog/aarch64.js';
 import type { Direction } from '../protocol/word.js';
 import { hexNum } from '../protocol/word.js';
 import type { ExceptionLine } from './kernel-line.js';
@@ -25,43 +26,6 @@ export interface CrashLimits {
 
 export const DEFAULT_CRASH_LIMITS: CrashLimits = { maxEntries: 4096, maxMessages: 256 };
 
-// AArch64 ESR_ELx exception classes (Arm ARM, D17.2.37): architecture facts, for display.
-const ESR_CLASSES: Readonly<Record<number, string>> = {
-  0: 'Unknown reason',
-  1: 'Trapped WFI/WFE',
-  3: 'Trapped MCR/MRC (cp15)',
-  4: 'Trapped MCRR/MRRC (cp15)',
-  5: 'Trapped MCR/MRC (cp14)',
-  6: 'Trapped LDC/STC',
-  7: 'SVE/SIMD/FP access',
-  12: 'Trapped MRRC (cp14)',
-  13: 'Branch target exception',
-  14: 'Illegal execution state',
-  17: 'SVC (AArch32)',
-  21: 'SVC (AArch64)',
-  22: 'HVC',
-  23: 'SMC',
-  24: 'MSR/MRS/system instruction trap',
-  25: 'SVE access',
-  32: 'Instruction abort from a lower EL',
-  33: 'Instruction abort',
-  34: 'PC alignment fault',
-  36: 'Data abort from a lower EL',
-  37: 'Data abort',
-  38: 'SP alignment fault',
-  40: 'FP exception (AArch32)',
-  44: 'FP exception (AArch64)',
-  47: 'SError',
-  48: 'Breakpoint from a lower EL',
-  49: 'Breakpoint',
-  50: 'Software step from a lower EL',
-  51: 'Software step',
-  52: 'Watchpoint from a lower EL',
-  53: 'Watchpoint',
-  56: 'BKPT (AArch32)',
-  60: 'BRK (AArch64)',
-};
-
 const EXCEPTION_KEYS = [
   'el',
   'psr',
@@ -71,7 +35,7 @@ const EXCEPTION_KEYS = [
   'esrEc',
   'esrIl',
   'esrIss',
-  'esrClass',
+  'esrClassName',
   'far',
   'sp',
   'regs',
@@ -138,8 +102,10 @@ export class CrashBuilder {
   crashTime(value: bigint, line: number): void {
     this.touch(line);
     this.rec.lines.crashTime = line;
-    if (value <= BigInt(Number.MAX_SAFE_INTEGER)) this.rec.crashTime = Number(value);
-    this.rec.crashTimeHex = `0x${value.toString(16)}`;
+    // A 64-bit IOP time: hex string like every 64-bit value in our output, plus the decimal
+    // Linux printed, as a string too, for comparing with dmesg.
+    this.rec.crashTime = `0x${value.toString(16)}`;
+    this.rec.crashTimeDecimal = value.toString(10);
   }
 
   message(id: string, text: string, line: number): void {
@@ -243,7 +209,7 @@ export class CrashBuilder {
     if (lines.crashTime !== undefined) l.crashTime = lines.crashTime;
     l.exception = lines.exception;
     o['lines'] = l;
-    for (const k of ['version', 'crashTime', 'crashTimeHex'] as const) {
+    for (const k of ['version', 'crashTime', 'crashTimeDecimal'] as const) {
       if (r[k] !== undefined) o[k] = r[k];
     }
     const ex = r.exception;
@@ -270,12 +236,12 @@ function setReg(ex: CrashException, name: 'psr' | 'pc' | 'esr' | 'far' | 'sp', h
     case 'esr': {
       ex.esr = v;
       const lo = low32(hex);
-      const ec = lo >>> 26;
-      ex.esrEc = hexNum(ec);
-      ex.esrIl = (lo >>> 25) & 1;
-      ex.esrIss = hexNum(lo & 0x1ff_ffff);
-      const cls = ESR_CLASSES[ec];
-      if (cls !== undefined) ex.esrClass = cls;
+      // One ESR decoder for kernel logs and crashlog buffers (src/crashlog/aarch64.ts).
+      const e = decodeEsr(lo);
+      ex.esrEc = hexNum(e.ec);
+      ex.esrIl = e.il;
+      ex.esrIss = hexNum(e.iss);
+      ex.esrClassName = e.ecName;
       break;
     }
     default:

@@ -297,14 +297,14 @@ describe('crash dumps', () => {
       line: 1,
       lines: { crashed: 1, version: 4, crashTime: 5 },
       version: { rtkitVersion: '2413.41.1', build: 'release', client: 'local-t600xdcp.release' },
-      crashTimeHex: '0xffffffffffffffff',
+      crashTime: '0xffffffffffffffff',
+      crashTimeDecimal: '18446744073709551615',
       messages: [
         { id: '0x1', text: 'panic: boom' },
         { id: '0x1', text: 'second line' },
       ],
       notes: ['Unknown crashlog section: 43706374'],
     });
-    expect(c.crashTime).toBeUndefined();
     expect(c.mailboxes).toHaveLength(1);
     expect(c.mailboxes[0]).toMatchObject({ type: 4, index: 0xffffffff, line: 6, entryCount: 4 });
     expect(c.exception).toMatchObject({
@@ -314,7 +314,7 @@ describe('crash dumps', () => {
       pc: '0xfffffe0001234567',
       esr: '0x96000045',
       esrEc: '0x25',
-      esrClass: 'Data abort',
+      esrClassName: 'Data abort from the same EL',
       esrIl: 1,
       esrIss: '0x45',
       far: '0x10',
@@ -383,8 +383,8 @@ describe('crash dumps', () => {
     ]);
     const cs = rs.filter((r): r is CrashRecord => r.type === 'crash');
     expect(cs.map((c) => [c.crashed, c.crashTime ?? null, c.endLine])).toEqual([
-      [true, 5, 3],
-      [false, 6, 5],
+      [true, '0x5', 3],
+      [false, '0x6', 5],
       [true, null, 6],
     ]);
   });

@@ -238,8 +238,8 @@ describe('fixtures decode to expected.json', () => {
           build: e.build,
           client: e.client,
         });
-        expect(c.crashTime).toBe(e.crash_time);
-        expect(c.crashTimeHex).toBe(e.crash_time_hex);
+        expect(c.crashTimeDecimal).toBe(String(e.crash_time));
+        expect(c.crashTime).toBe(e.crash_time_hex);
         expect(c.exception).toEqual({
           el: e.exception_level,
           psr: e.psr,
@@ -249,7 +249,7 @@ describe('fixtures decode to expected.json', () => {
           esrEc: e.esr_ec,
           esrIl: e.esr_il,
           esrIss: e.esr_iss,
-          esrClass: 'SError',
+          esrClassName: 'SError interrupt',
           regs: {},
         });
         // The published excerpt has no `Mailbox history (...)` header: one headerless block.

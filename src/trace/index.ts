@@ -16,7 +16,13 @@ export {
   type TraceDecoderOptions,
   type TraceStats,
 } from './decoder.js';
-export { DETECT_WINDOW, type Detection, detectFormat, type TraceFormat } from './detect.js';
+export {
+  DETECT_WINDOW,
+  type Detection,
+  detectFormat,
+  FormatDetector,
+  type TraceFormat,
+} from './detect.js';
 export {
   formatTraceEntry,
   formatTraceHeader,

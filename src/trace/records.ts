@@ -127,7 +127,7 @@ export interface CrashException {
   esrEc?: string;
   esrIl?: number;
   esrIss?: string;
-  esrClass?: string;
+  esrClassName?: string;
   far?: string;
   sp?: string;
   /** `x0` … `x30`, each `0x` + 16 hex digits. */
@@ -167,9 +167,10 @@ export interface CrashRecord extends RecordOrigin {
     exception: number[];
   };
   version?: CrashVersion;
-  /** Crash time in the IOP timebase: a number when exact (< 2^53), always as hex. */
-  crashTime?: number;
-  crashTimeHex?: string;
+  /** Crash time in the IOP timebase (Ctim), `0x` hex like every 64-bit value in our output. */
+  crashTime?: string;
+  /** The same value in decimal, as Linux prints it (`Crash time: 1544945895`). */
+  crashTimeDecimal?: string;
   exception?: CrashException;
   /** `Message (id=..): text` lines (Cstr). */
   messages: { id: string; text: string }[];

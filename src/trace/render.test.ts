@@ -23,7 +23,7 @@ describe('text rendering', () => {
       '[May 05 14:29:36] === 231c00000.dcp (apple-dcp) crashed (lines 2-35) ===',
       '  version     RTKit 1827.120.2 debug, client local-ipad14dcp.release',
       '  crash time  1544945895 (0x5c1600e7)',
-      '  exception   from EL1h: ESR 0xbe000000 (EC 0x2f SError, IL 1, ISS 0x0)',
+      '  exception   from EL1h: ESR 0xbe000000 (EC 0x2f SError interrupt, IL 1, ISS 0x0)',
       '              PC 0x17eaf0  PSR 0x600012c5',
       '  mailbox: 24 entries',
     ]);

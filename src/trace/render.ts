@@ -76,14 +76,14 @@ function renderCrash(c: CrashRecord): string {
         : `  version     ${v.string}`,
     );
   }
-  if (c.crashTimeHex !== undefined) {
-    out.push(`  crash time  ${c.crashTime ?? '(> 2^53)'} (${c.crashTimeHex})`);
+  if (c.crashTime !== undefined) {
+    out.push(`  crash time  ${c.crashTimeDecimal} (${c.crashTime})`);
   }
   const x = c.exception;
   if (x !== undefined) {
     const esr =
       x.esr !== undefined
-        ? `ESR ${x.esr} (EC ${x.esrEc}${x.esrClass !== undefined ? ` ${x.esrClass}` : ''}, IL ${x.esrIl}, ISS ${x.esrIss})`
+        ? `ESR ${x.esr} (EC ${x.esrEc}${x.esrClassName !== undefined ? ` ${x.esrClassName}` : ''}, IL ${x.esrIl}, ISS ${x.esrIss})`
         : 'ESR ?';
     out.push(`  exception   from ${x.el ?? '?'}: ${esr}`);
     const regs = [

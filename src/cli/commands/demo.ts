@@ -123,7 +123,7 @@ export function crashlogFromRecord(c: CrashRecord): CrashlogInput {
   for (const m of c.messages)
     sections.push({ kind: 'Cstr', id: Number(m.id), text: `${m.text}\n` });
   if (c.version) sections.push({ kind: 'Cver', version: c.version.string });
-  if (c.crashTimeHex) sections.push({ kind: 'Ctim', time: BigInt(c.crashTimeHex) });
+  if (c.crashTime) sections.push({ kind: 'Ctim', time: BigInt(c.crashTime) });
   for (const mb of c.mailboxes) {
     sections.push({
       kind: 'Cmbx',
