@@ -137,6 +137,18 @@ describe('boot details', () => {
     expect(host.kinds('iopPowerStateAck')).toHaveLength(1);
   });
 
+  it('m1n1 ordering with a slower IOP ack: AP ON acked first, zero violations', () => {
+    const { host, fw } = setup(getProfile('dcp'), { timing: { iopAckDelayMs: 5 } });
+    host.bootM1n1();
+    const order = host.received
+      .filter((r) => r.m.kind === 'iopPowerStateAck' || r.m.kind === 'apPowerStateAck')
+      .map((r) => r.m.kind);
+    expect(order).toEqual(['apPowerStateAck', 'iopPowerStateAck']);
+    host.advance(3000);
+    host.shutdown();
+    expect(fw.violations).toEqual([]);
+  });
+
   it('ans in the m1n1 ordering acks AP ON before the IOP ack', () => {
     const { host } = setup(getProfile('ans'));
     host.bootM1n1();

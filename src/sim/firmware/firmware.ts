@@ -221,6 +221,8 @@ export class RtkitFirmware {
   #blocks: { base: number; bitmap: number; last: boolean; word?: bigint }[] = [];
   #blockOutstanding: number | undefined;
   #iopAckDone = false;
+  /** The IOP ack delay after the LAST EPMAP reply has passed. */
+  #iopAckDue = false;
   #started = new Set<number>();
   #apps = new Map<number, AppEndpoint>();
   #buffers = new Map<number, BufferState>();
@@ -566,6 +568,7 @@ export class RtkitFirmware {
     this.#blocks = [];
     this.#blockOutstanding = undefined;
     this.#iopAckDone = false;
+    this.#iopAckDue = false;
     this.#started = new Set();
     this.#apps = new Map();
     this.#buffers = new Map();
@@ -746,9 +749,12 @@ export class RtkitFirmware {
     this.#step('epmap-done');
     if (this.#cpu !== 'running') return;
     // F4: the unsolicited IOP ack right after the reply to the LAST block.
-    if (this.timing.iopAckDelayMs > 0) {
-      this.#schedule(this.timing.iopAckDelayMs, () => this.#maybeFinishBoot());
-    } else this.#maybeFinishBoot();
+    const due = (): void => {
+      this.#iopAckDue = true;
+      this.#maybeFinishBoot();
+    };
+    if (this.timing.iopAckDelayMs > 0) this.#schedule(this.timing.iopAckDelayMs, due);
+    else due();
   }
 
   #bootRequirementsMet(): boolean {
@@ -760,7 +766,7 @@ export class RtkitFirmware {
   }
 
   #maybeFinishBoot(): void {
-    if (this.#cpu !== 'running' || this.#handshake !== 'done' || this.#iopAckDone) return;
+    if (this.#cpu !== 'running' || !this.#iopAckDue || this.#iopAckDone) return;
     if (this.#iop !== 'booting' || !this.#bootRequirementsMet()) return;
     this.#iopAckDone = true;
     this.#iop = 'on';
@@ -1007,9 +1013,10 @@ export class RtkitFirmware {
         this.#enter(() => {
           if (live()) this.#send(ep, msg);
         }),
+      // A no-op until the ring is set up and AP power is ON (app.ts contract).
       syslog: (file, line, text) =>
         this.#enter(() => {
-          if (live()) this.#syslogQueue({ file, line, text });
+          if (live() && this.#syslogReady()) this.#syslogQueue({ file, line, text });
         }),
       violation: (code, detail) => {
         if (live()) this.#violation(code, detail);
@@ -1351,6 +1358,21 @@ export class RtkitFirmware {
     this.#kick();
   }
 
+  #syslogReady(): boolean {
+    const s = this.#syslog;
+    const g = s.geometry;
+    return (
+      this.#running() &&
+      this.#started.has(Endpoint.Syslog) &&
+      !s.disabled &&
+      s.initSent &&
+      g !== undefined &&
+      g.entryCount >= 1 &&
+      g.messageSize >= 1 &&
+      this.#buffers.get(Endpoint.Syslog)?.status === 'ready'
+    );
+  }
+
   #syslogQueue(line: SyslogLine): void {
     const q = this.#syslog.queue;
     q.push(line);
@@ -1532,7 +1554,11 @@ export class RtkitFirmware {
         `IOReport echo ${hex(msg)} differs from ${hex(st.outstanding)}`,
         raw,
       );
-      return;
+      // m1n1-Py answers a type 8 with a bare 0x0080000000000000 (§5.4, §12 row 17); the firmware
+      // must accept every host, so that counts as the ack. Anything else keeps it waiting.
+      const bare = msg === encode({ kind: 'ioreportReport', payload: 0 });
+      const was = decode(Endpoint.IOReport, st.outstanding, { dir: 'iop->ap' }).kind;
+      if (!(bare && was === 'ioreportReport')) return;
     }
     this.#cancel(st.echoTimer);
     st.echoTimer = undefined;

@@ -222,6 +222,21 @@ describe('strict mode', () => {
     expect(fw.violations).toEqual([]);
   });
 
+  it("accepts m1n1-Py's bare IOReport reply to a type 8 (recorded as WRONG_ECHO)", () => {
+    const { host, fw } = setup(genericProfile({ ioreport: { intervalMs: 100 } }), {
+      host: { echoIoreport: false },
+    });
+    host.bootLinux();
+    host.advance(5);
+    host.send(4, host.waitKind('ioreportStart', 4).msg);
+    const report = host.waitKind('ioreportReport', 4);
+    host.send(4, 0x0080000000000000n);
+    host.advance(150);
+    expect(host.kinds('ioreportReport').length).toBeGreaterThan(1);
+    expect(report.msg).not.toBe(0x0080000000000000n);
+    expect(codes(fw)).toContain(Violation.WRONG_ECHO);
+  });
+
   it('echoes an AP IOReport type 4 a few ms later', () => {
     const { host } = booted({ background: false });
     host.send(4, 0x0040000000000000n);
