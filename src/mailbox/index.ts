@@ -28,7 +28,6 @@ export {
   encodeControl,
   encodeRecv1,
   IRQ_LINE_BIT,
-  isValidEndpoint,
   isValidMsg0,
   M3Irq,
   MAILBOX_IRQ_LINES,

@@ -250,9 +250,8 @@ export function encodeRecv1(f: MboxRecv1Fields): bigint {
 }
 
 /** Endpoint numbers are integers 0–255 (msg1 bits [7:0]). */
-export function isValidEndpoint(ep: unknown): ep is number {
-  return typeof ep === 'number' && Number.isInteger(ep) && ep >= 0 && ep <= 0xff;
-}
+// One definition of a valid endpoint, the protocol layer's.
+export { isValidEndpoint } from '../protocol/endpoints.js';
 
 /** The msg1 word the AP writes for each endpoint: the endpoint, zeros elsewhere (§1.1). */
 export const ENDPOINT_WORDS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
