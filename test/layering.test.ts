@@ -32,6 +32,8 @@ const ALLOWED: Record<string, string[]> = {
   sim: ['sim', 'errors', 'protocol', 'crashlog', 'syslog', 'trace', 'mailbox', 'clock', 'text'],
   host: ['host', 'errors', 'protocol', 'crashlog', 'syslog', 'trace', 'mailbox', 'clock', 'text'],
   drivers: ['drivers', 'host', 'errors', 'protocol', 'mailbox', 'clock'],
+  // The one place that joins host and simulator (for tests and tools).
+  wiring: ['wiring', 'host', 'sim', 'errors', 'protocol', 'mailbox', 'clock'],
 };
 const NODE_ONLY = new Set(['trace/node-stream.ts']);
 

@@ -33,7 +33,11 @@ export interface SartControl {
   revoke(slot: number): Promise<void>;
 }
 
-export type BufferMode = 'iommu' | 'sart' | 'firmware-iova' | 'sram';
+/**
+ * How a buffer was granted. `identity` (additive): host memory handed to a co-processor that
+ * reaches DRAM without a translating unit (device address = physical address, §6.2 "Identity").
+ */
+export type BufferMode = 'iommu' | 'sart' | 'firmware-iova' | 'sram' | 'identity';
 
 /** A buffer request as the firmware sent it, in bytes and device address (0 = host allocates). */
 export interface BufferRequest {
@@ -63,7 +67,13 @@ export type BufferRefusalCode =
 export type BufferDecision =
   /** `reply`: send a buffer reply carrying `buffer.device` (mode A); modes B/C send nothing. */
   | { readonly ok: true; readonly buffer: SharedBuffer; readonly reply: boolean }
-  | { readonly ok: false; readonly code: BufferRefusalCode; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly code: BufferRefusalCode;
+      readonly message: string;
+      /** The host-side error behind the refusal (an allocator or IOMMU call that threw). */
+      readonly cause?: unknown;
+    };
 
 export interface BufferStrategy {
   readonly name: string;

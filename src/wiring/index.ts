@@ -1,0 +1,16 @@
+/**
+ * Where host and simulator meet (they never import each other, STYLE.md): adapters from the
+ * simulated SoC to the host library's hardware interfaces.
+ */
+
+export {
+  M1N1_IOVA_WINDOW,
+  type SimHostMemoryOptions,
+  type SimStrategies,
+  type SimStrategyOptions,
+  simHostMemory,
+  simIommu,
+  simSart,
+  simSram,
+  strategiesFor,
+} from './sim-host.js';
