@@ -23,7 +23,11 @@ export interface EndpointHandle {
   onMessage(fn: (msg: bigint) => void): () => void;
 }
 
-/** Bounds-checked access to a window of device memory through MMIO (e.g. the SMC's SRAM). */
+/**
+ * Bounds-checked access to a window of device memory through MMIO (e.g. the SMC's SRAM).
+ * Addresses are absolute: the device address the firmware announces, which for an SRAM window
+ * inside the co-processor's MMIO space is also the physical address the host maps (§6.4).
+ */
 export interface SramAccess {
   readonly base: number;
   readonly size: number;
