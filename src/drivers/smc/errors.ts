@@ -35,38 +35,10 @@ export const SmcErrorCode = {
 } as const;
 export type SmcErrorCode = (typeof SmcErrorCode)[keyof typeof SmcErrorCode];
 
-/** SMC result codes (Intel-era names **[inferred]** on Apple silicon, see above). */
-export const SmcResult = {
-  Success: 0x00,
-  Error: 0x01,
-  CommCollision: 0x80,
-  SpuriousData: 0x81,
-  BadCommand: 0x82,
-  BadParameter: 0x83,
-  KeyNotFound: 0x84,
-  KeyNotReadable: 0x85,
-  KeyNotWritable: 0x86,
-  KeySizeMismatch: 0x87,
-  FramingError: 0x88,
-  BadArgumentError: 0x89,
-  TimeoutError: 0xb7,
-  KeyIndexRangeError: 0xb8,
-  BadFuncParameter: 0xc0,
-  EventBuffWrongOrder: 0xc4,
-  EventBuffReadError: 0xc5,
-  DeviceAccessError: 0xc7,
-  UnsupportedFeature: 0xcb,
-  SMBAccessError: 0xcc,
-} as const;
+// One table of SMC result codes, shared with the simulator's SMC model.
+import { smcResultName } from '../../protocol/smc-values.js';
 
-const RESULT_NAMES = new Map<number, string>(
-  Object.entries(SmcResult).map(([name, code]) => [code, `kSMC${name}`]),
-);
-
-/** `kSMCKeyNotFound` for 0x84, ...; undefined for a code without a known name. */
-export function smcResultName(result: number): string | undefined {
-  return RESULT_NAMES.get(result);
-}
+export { SmcResult, smcResultName } from '../../protocol/smc-values.js';
 
 /** The error for RESULT ≠ 0. */
 export function smcResultError(result: number, what: string, key: string | undefined): RtkitError {

@@ -34,36 +34,19 @@ export const SmcKeyFlag = {
   LittleEndian: 0x04,
 } as const;
 
-/**
- * SMC result codes. Apple silicon sources say only "0 = success" (PROTOCOL.md §9.2); these are
- * the SMC's long-standing codes from the Intel-era interface (OpenCore/VirtualSMC `AppleSmc.h`,
- * reused by QEMUAppleSilicon's SMC model), and macOS user space on Apple silicon reports 132
- * (0x84) for a missing key through AppleSMC **[inferred]**.
- */
-export const SmcResult = {
-  Success: 0x00,
-  Error: 0x01,
-  CommCollision: 0x80,
-  SpuriousData: 0x81,
-  BadCommand: 0x82,
-  BadParameter: 0x83,
-  KeyNotFound: 0x84,
-  KeyNotReadable: 0x85,
-  KeyNotWritable: 0x86,
-  KeySizeMismatch: 0x87,
-  FramingError: 0x88,
-  BadArgumentError: 0x89,
-  TimeoutError: 0xb7,
-  KeyIndexRangeError: 0xb8,
-  BadFuncParameter: 0xc0,
-  EventBuffWrongOrder: 0xc4,
-  EventBuffReadError: 0xc5,
-  DeviceAccessError: 0xc7,
-  UnsupportedFeature: 0xcb,
-  SMBAccessError: 0xcc,
-} as const;
+// The result codes and the typed-value codec are the protocol layer's, shared with the client.
+import { SmcResult } from '../../protocol/smc-values.js';
 
-export type ByteOrder = 'le' | 'be';
+export { SmcResult };
+
+import {
+  type ByteOrder,
+  smcTypeSize,
+  smcValueFromBytes,
+  smcValueToBytes,
+} from '../../protocol/smc-values.js';
+
+export type { ByteOrder };
 
 /** What a key hook sees. */
 export interface KeyContext {
@@ -104,41 +87,14 @@ export interface KeyDef {
 
 export type SmcValue = number | bigint | boolean | string | Uint8Array;
 
-const FIXED_SIZE: Readonly<Record<string, number>> = {
-  'ui8 ': 1,
-  ui16: 2,
-  ui32: 4,
-  ui64: 8,
-  'si8 ': 1,
-  si16: 2,
-  si32: 4,
-  si64: 8,
-  'flt ': 4,
-  flag: 1,
-  ioft: 8,
-};
-
 /** Fixed size of a type code, or undefined for variable-size types (`ch8*`, `hex_`, ...). */
 export function typeSize(type: string): number | undefined {
-  return FIXED_SIZE[type];
-}
-
-function bad(msg: string): never {
-  throw new RtkitError(ErrorCode.BAD_INPUT, msg);
-}
-
-function intRange(type: string): [bigint, bigint] | undefined {
-  const m = /^([us])i(8 |16|32|64)$/.exec(type);
-  if (!m) return undefined;
-  const bitsN = BigInt(Number.parseInt(m[2]!, 10));
-  return m[1] === 'u'
-    ? [0n, (1n << bitsN) - 1n]
-    : [-(1n << (bitsN - 1n)), (1n << (bitsN - 1n)) - 1n];
+  return smcTypeSize(type);
 }
 
 /**
- * The bytes of a typed value. Integers take number or bigint, `flt ` a number, `ioft` a number
- * (scaled by 65536 and rounded), `flag` a boolean or 0/1, `ch8*` a string (NUL-padded to
+ * The bytes of a typed value (the protocol layer's codec): integers take number or bigint,
+ * `flt ` a number, `ioft` a number, `flag` a boolean or 0/1, `ch8*` a string (NUL-padded to
  * `size`), `hex_` and unknown types raw bytes. Throws BAD_INPUT for values that do not fit.
  */
 export function encodeSmcValue(
@@ -146,97 +102,19 @@ export function encodeSmcValue(
   value: SmcValue,
   opts: { size?: number; byteOrder?: ByteOrder } = {},
 ): Uint8Array {
-  const le = (opts.byteOrder ?? 'le') === 'le';
-  const fixed = FIXED_SIZE[type];
-  const size = opts.size ?? fixed;
-  if (fixed !== undefined && size !== fixed) bad(`${type} is ${fixed} bytes, not ${size}`);
   const natural = value instanceof Uint8Array || typeof value === 'string' ? value.length : 0;
-  const out = new Uint8Array(size ?? natural);
-  const dv = new DataView(out.buffer);
-  const range = intRange(type);
-  if (range !== undefined) {
-    if (typeof value !== 'number' && typeof value !== 'bigint') bad(`${type} needs an integer`);
-    if (typeof value === 'number' && !Number.isInteger(value)) bad(`${type} needs an integer`);
-    const v = BigInt(value);
-    if (v < range[0] || v > range[1]) bad(`${String(value)} does not fit ${type}`);
-    const u = BigInt.asUintN(out.length * 8, v);
-    for (let i = 0; i < out.length; i++) {
-      const b = Number((u >> BigInt(8 * i)) & 0xffn);
-      out[le ? i : out.length - 1 - i] = b;
-    }
-    return out;
-  }
-  switch (type) {
-    case 'flt ':
-      if (typeof value !== 'number') bad('flt needs a number');
-      dv.setFloat32(0, value, le);
-      return out;
-    case 'ioft': {
-      if (typeof value !== 'number' || !(value >= 0)) bad('ioft needs a non-negative number');
-      const raw = BigInt(Math.round(value * 65536));
-      if (raw > 0xffff_ffff_ffff_ffffn) bad('ioft value too large');
-      dv.setBigUint64(0, raw, le);
-      return out;
-    }
-    case 'flag':
-      if (value !== true && value !== false && value !== 0 && value !== 1) bad('flag is 0 or 1');
-      out[0] = value === true || value === 1 ? 1 : 0;
-      return out;
-    case 'ch8*': {
-      if (typeof value !== 'string') bad('ch8* needs a string');
-      if (value.length > out.length) bad(`"${value}" is longer than ${out.length} bytes`);
-      for (let i = 0; i < value.length; i++) {
-        const c = value.charCodeAt(i);
-        if (c > 0x7f) bad('ch8* is ASCII');
-        out[i] = c;
-      }
-      return out;
-    }
-    default:
-      if (!(value instanceof Uint8Array)) bad(`${JSON.stringify(type)} needs bytes`);
-      if (value.length !== out.length) bad(`${value.length} bytes for a ${out.length}-byte key`);
-      out.set(value);
-      return out;
-  }
+  const size = opts.size ?? smcTypeSize(type) ?? natural;
+  return smcValueToBytes(type, value, size, opts.byteOrder ?? 'le');
 }
 
-/** The typed value of key bytes: the inverse of `encodeSmcValue`. Never throws. */
+/** The typed value of key bytes: the inverse of `encodeSmcValue`; raw types as bytes. */
 export function decodeSmcValue(
   type: string,
   bytes: Uint8Array,
   byteOrder: ByteOrder = 'le',
 ): SmcValue {
-  const le = byteOrder === 'le';
-  const fixed = FIXED_SIZE[type];
-  if (fixed !== undefined && bytes.length !== fixed) return bytes.slice();
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const range = intRange(type);
-  if (range !== undefined) {
-    let u = 0n;
-    for (let i = 0; i < bytes.length; i++) {
-      u |= BigInt(bytes[le ? i : bytes.length - 1 - i]!) << BigInt(8 * i);
-    }
-    const v = range[0] < 0n ? BigInt.asIntN(bytes.length * 8, u) : u;
-    return bytes.length === 8 ? v : Number(v);
-  }
-  switch (type) {
-    case 'flt ':
-      return dv.getFloat32(0, le);
-    case 'ioft':
-      return Number(dv.getBigUint64(0, le)) / 65536;
-    case 'flag':
-      return bytes[0] !== 0;
-    case 'ch8*': {
-      let s = '';
-      for (const b of bytes) {
-        if (b === 0) break;
-        s += String.fromCharCode(b);
-      }
-      return s;
-    }
-    default:
-      return bytes.slice();
-  }
+  const v = smcValueFromBytes(type, bytes, byteOrder);
+  return typeof v === 'object' ? v.bytes : v;
 }
 
 /** The typed value of a key definition's current bytes. */
@@ -294,6 +172,10 @@ export function defineKey(
   });
 }
 
+function bad(msg: string): never {
+  throw new RtkitError(ErrorCode.BAD_INPUT, msg);
+}
+
 function checkFourcc(s: string, what: string): void {
   if (typeof s !== 'string' || s.length !== 4 || !/^[\x20-\x7e]{4}$/.test(s)) {
     bad(`${what} must be 4 printable ASCII characters: ${JSON.stringify(s)}`);
@@ -307,7 +189,7 @@ export function checkKeyDef(def: KeyDef): KeyDef {
   if (!Number.isInteger(def.size) || def.size < 0 || def.size > 255) {
     bad(`${def.key}: size ${def.size} is not in 0..255`);
   }
-  const fixed = FIXED_SIZE[def.type];
+  const fixed = smcTypeSize(def.type);
   if (fixed !== undefined && def.size !== fixed) bad(`${def.key}: ${def.type} is ${fixed} bytes`);
   if (!Number.isInteger(def.flags) || def.flags < 0 || def.flags > 0xff) {
     bad(`${def.key}: flags must be a byte`);
