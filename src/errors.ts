@@ -29,6 +29,29 @@ export const ErrorCode = {
   SYSLOG_NOT_INITIALIZED: 'SYSLOG_NOT_INITIALIZED',
   SYSLOG_GEOMETRY_INVALID: 'SYSLOG_GEOMETRY_INVALID',
   SYSLOG_INDEX_OUT_OF_RANGE: 'SYSLOG_INDEX_OUT_OF_RANGE',
+  // host session (ROBUSTNESS.md "Codes used below"; details in docs/host-library.md)
+  /** A protocol step did not complete in time; `details.step` names it. */
+  TIMEOUT: 'TIMEOUT',
+  /** The caller's AbortSignal fired; `cause` is the signal's reason. */
+  ABORTED: 'ABORTED',
+  /** The firmware's HELLO range does not overlap ours (`fwMin`, `fwMax`, `supported`). */
+  VERSION_UNSUPPORTED: 'VERSION_UNSUPPORTED',
+  /** A power-state ack differs from the request (`requested`, `acked`). */
+  POWER_STATE_MISMATCH: 'POWER_STATE_MISMATCH',
+  /** The endpoint is not in the firmware's endpoint map. */
+  ENDPOINT_NOT_DISCOVERED: 'ENDPOINT_NOT_DISCOVERED',
+  /** An application endpoint that was not started (STARTEP) before use. */
+  ENDPOINT_NOT_STARTED: 'ENDPOINT_NOT_STARTED',
+  /** Refused in the current state: the co-processor is not booted and powered on. */
+  NOT_RUNNING: 'NOT_RUNNING',
+  /** Refused: the co-processor crashed; recover (reinit, CPU reset, boot) first. */
+  COPROC_CRASHED: 'COPROC_CRASHED',
+  /** Refused: the co-processor was powered off (state 0) and needs a CPU reset. */
+  POWERED_OFF: 'POWERED_OFF',
+  /** The session was closed. */
+  SESSION_CLOSED: 'SESSION_CLOSED',
+  /** A CPU operation was asked for but the session has no CPU control (Mmio + ASC base). */
+  CPU_CONTROL_UNAVAILABLE: 'CPU_CONTROL_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
