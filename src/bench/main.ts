@@ -27,6 +27,7 @@ await loadOptional('sim-memory', './sim-memory.js');
 await loadOptional('mailbox', './mailbox.js');
 await loadOptional('firmware', './firmware.js');
 await loadOptional('sim', './sim.js');
+await loadOptional('host', './host.js');
 // Last: it writes and decodes a 1 GB file (RTKIT_BENCH_LOG_MB to change).
 await loadOptional('trace-file', './trace-file.js');
 
