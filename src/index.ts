@@ -12,7 +12,9 @@ export {
   VirtualClock,
 } from './clock.js';
 export * from './crashlog/index.js';
+export * from './drivers/smc/index.js';
 export { ErrorCode, isRtkitError, RtkitError } from './errors.js';
+export * from './host/index.js';
 export * from './mailbox/index.js';
 export * from './protocol/index.js';
 export * from './syslog/index.js';

@@ -15,12 +15,12 @@ export {
   type SystemMessageEvent,
   type TrafficEvent,
   type UnhandledEvent,
-  WarningCode,
+  WarningCode as SessionWarningCode,
   type WarningEvent,
 } from './events.js';
 export { type Logger, type LogMessage, lineLogger, silentLogger } from './logger.js';
 export {
-  type CpuControl,
+  type CpuControl as SessionCpuControl,
   DEFAULT_STEP_TIMEOUT_MS,
   type SessionOptions,
   SUPPORTED_VERSIONS,
