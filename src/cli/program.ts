@@ -9,6 +9,7 @@ import { crashlogCommand } from './commands/crashlog.js';
 import { decodeCommand } from './commands/decode.js';
 import { demoCommand } from './commands/demo.js';
 import { msgCommand } from './commands/msg.js';
+import { simCommand } from './commands/sim.js';
 import { CliFailure, type CliIO, CliUsageError, ExitCode } from './io.js';
 
 export const VERSION = '0.1.0';
@@ -17,6 +18,8 @@ export function buildProgram(io: CliIO): Command {
   const program = new Command('rtkit')
     .description('Apple RTKit co-processor IPC: decode messages, traces, kernel logs and crashlogs')
     .version(VERSION)
+    // `rtkit sim --version 12` is the sim command's option, not the program's version.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout(s),
@@ -32,11 +35,12 @@ Examples:
   rtkit decode dmesg.txt                    decode RTKit lines of a kernel log
   journalctl -k | rtkit decode - --json     JSON lines, one object per message
   rtkit crashlog crash.bin                  render a binary crashlog buffer
+  rtkit sim --profile smc --fault crash     boot a simulated SMC, crash it, recover
   rtkit demo                                a short tour on bundled real logs
 
 Exit codes: 0 ok, 1 bad input or failed operation, 2 usage error.`,
     );
-  for (const add of [msgCommand, decodeCommand, crashlogCommand, demoCommand]) {
+  for (const add of [msgCommand, decodeCommand, crashlogCommand, simCommand, demoCommand]) {
     const cmd = add(io);
     cmd.exitOverride().configureOutput({
       writeOut: (s) => io.stdout(s),

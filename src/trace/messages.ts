@@ -104,6 +104,13 @@ export class MessageDecoder {
     m: Record<string, unknown>,
   ): void {
     if (ep === Endpoint.Management) {
+      // A HELLO starts a new firmware run (boot, reset, wake from sleep): its history is gone.
+      if (kind === 'hello') {
+        t.crashlogArmed = false;
+        t.crashlogReplyExpected = false;
+        t.smcShmemPending = false;
+        delete t.version;
+      }
       // The AP's HELLO_ACK names the chosen version as MINVER = MAXVER (§3.2).
       if (kind === 'helloAck' && m['minVersion'] === m['maxVersion']) {
         const v = m['minVersion'];

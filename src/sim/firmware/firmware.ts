@@ -190,6 +190,7 @@ export class RtkitFirmware {
 
   readonly #violations: ViolationRecord[] = [];
   readonly #crashes: CrashRecord[] = [];
+  #discardedAtReset = 0;
   #trace: TraceEntry[] = [];
   readonly #errors: { time: number; error: unknown }[] = [];
 
@@ -296,6 +297,11 @@ export class RtkitFirmware {
   /** Internal errors caught by the runner (a bug in a model, never a host problem). */
   get errors(): readonly { time: number; error: unknown }[] {
     return this.#errors;
+  }
+
+  /** AP→IOP words found in the inbox when the CPU (re)started, and dropped. */
+  get discardedAtReset(): number {
+    return this.#discardedAtReset;
   }
 
   get state(): FirmwareState {
@@ -545,6 +551,10 @@ export class RtkitFirmware {
   }
 
   #cpuHalt(): void {
+    // Words the host sent to a CPU that was running or dead (crashed) belong to that run: a
+    // restarted RTKit cannot know what they meant, so they are dropped when the CPU is halted
+    // [inferred]. Words written while halted (a wake queued before RUN, F2) are kept.
+    while (this.#port.receive() !== undefined) this.#discardedAtReset++;
     this.#resetSession();
     this.#cancelAll();
     this.#backlog = [];
@@ -1454,6 +1464,8 @@ export class RtkitFirmware {
       s.firstLogSent = true;
       this.#step('first-log');
     }
+    // The step may have crashed the firmware (fault injection): a dead CPU expects no echo.
+    if (this.#cpu !== 'running') return;
     if (this.strict) {
       s.echoTimer = this.#schedule(this.#echoTimeout(), () => {
         if (s.outstanding === word) {
