@@ -202,6 +202,12 @@ export class RtkitSession {
   readonly #emitter: TypedEmitter<SessionEvents>;
   readonly #deadlines: DeadlineQueue;
   readonly #sendOpts: SendOptions | undefined;
+  /**
+   * Every word handed to the transport carries this signal: a crash, a reinit or close() aborts
+   * it, so words still queued in the mailbox driver (a full FIFO) are withdrawn instead of
+   * reaching a co-processor that is dead or belongs to another session.
+   */
+  #wire = new AbortController();
 
   // protocol state
   #version: number | undefined;
@@ -635,10 +641,7 @@ export class RtkitSession {
         signal.addEventListener('abort', m.onAbort, { once: true });
       }
       // The matcher is in place before the word leaves: a reply cannot overtake it.
-      const sent =
-        this.#sendOpts === undefined && signal === undefined
-          ? this.#transport.send(ep, msg)
-          : this.#transport.send(ep, msg, this.#sendOptions(signal, undefined));
+      const sent = this.#transport.send(ep, msg, this.#sendOptions(signal, undefined));
       sent.then(
         () => {
           this.#counts.sent++;
@@ -704,7 +707,9 @@ export class RtkitSession {
   async close(opts: { transport?: boolean } = {}): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#failAll(new RtkitError(ErrorCode.SESSION_CLOSED, 'the session is closed'));
+      const closed = new RtkitError(ErrorCode.SESSION_CLOSED, 'the session is closed');
+      this.#cutWire(closed, false);
+      this.#failAll(closed);
       this.#deadlines.clear();
     }
     if (opts.transport === true) await this.#transport.close();
@@ -991,6 +996,7 @@ export class RtkitSession {
 
   async #reinitBody(reason: string): Promise<void> {
     const gone = new RtkitError(ErrorCode.NOT_RUNNING, `session reinitialised (${reason})`);
+    if (!this.#closed) this.#cutWire(gone, true);
     for (const list of this.#matchers) {
       if (list === undefined) continue;
       for (const m of [...list]) m.settle(gone);
@@ -1085,19 +1091,24 @@ export class RtkitSession {
 
   #sendOptions(signal: AbortSignal | undefined, opts: RequestOptions | undefined): SendOptions {
     const timeoutMs = opts?.timeoutMs ?? this.#o.sendTimeoutMs;
-    const o: SendOptions = {};
+    const wire = this.#wire.signal;
+    const o: SendOptions = {
+      signal: signal === undefined ? wire : AbortSignal.any([signal, wire]),
+    };
     if (timeoutMs !== undefined) o.timeoutMs = timeoutMs;
-    if (signal !== undefined) o.signal = signal;
     return o;
+  }
+
+  /** Withdraw every word still queued for the transport; later words use a fresh signal. */
+  #cutWire(reason: RtkitError, renew: boolean): void {
+    this.#wire.abort(reason);
+    if (renew) this.#wire = new AbortController();
   }
 
   /** Every word the session writes goes through here (tx event after the transport took it). */
   #write(ep: number, msg: bigint, signal?: AbortSignal, opts?: RequestOptions): Promise<void> {
     if (this.#crashed) return Promise.reject(crashedError());
-    const p =
-      signal === undefined && opts?.timeoutMs === undefined && this.#sendOpts === undefined
-        ? this.#transport.send(ep, msg)
-        : this.#transport.send(ep, msg, this.#sendOptions(signal, opts));
+    const p = this.#transport.send(ep, msg, this.#sendOptions(signal, opts));
     return p.then(() => {
       this.#counts.sent++;
       if (this.#emitter.has('tx')) this.#emitTraffic('tx', ep, msg);
@@ -1590,6 +1601,7 @@ export class RtkitSession {
     this.#running = false;
     this.#hsActive = false;
     this.#counts.crashes++;
+    this.#cutWire(crashedError(), false);
     this.#log.error?.(() => `${this.name}: co-processor has crashed (${hex64Of(msg)})`);
     this.#failAll(crashedError());
     this.#stateChanged('crash');
