@@ -201,7 +201,6 @@ export class RtkitSession {
   readonly #manager: BufferManager | undefined;
   readonly #emitter: TypedEmitter<SessionEvents>;
   readonly #deadlines: DeadlineQueue;
-  readonly #sendOpts: SendOptions | undefined;
   /**
    * Every word handed to the transport carries this signal: a crash, a reinit or close() aborts
    * it, so words still queued in the mailbox driver (a full FIFO) are withdrawn instead of
@@ -270,8 +269,6 @@ export class RtkitSession {
     this.#manager =
       opts.bufferManager ??
       (opts.strategies === undefined ? undefined : new BufferManager(opts.strategies));
-    this.#sendOpts =
-      this.#o.sendTimeoutMs === undefined ? undefined : { timeoutMs: this.#o.sendTimeoutMs };
     this.#deadlines = new DeadlineQueue(this.#clock);
     this.#appCtx = this.#makeAppCtx();
     this.#emitter = new TypedEmitter<SessionEvents>((name, error) => {

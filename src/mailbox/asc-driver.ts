@@ -247,14 +247,9 @@ export class AscMailboxDriver implements MailboxTransport {
         signal,
         onAbort: undefined,
       };
-      if (signal !== undefined) {
-        s.onAbort = () => {
-          if (s.state !== QUEUED) return;
-          this.settle(s, signal.reason);
-          this.wake();
-        };
-        signal.addEventListener('abort', s.onAbort, { once: true });
-      }
+      // No abort listener yet: most sends are written within a few microtasks, and a listener
+      // per send costs more than the send. The pump checks `aborted` before committing a word
+      // and arms listeners only when it has to wait for FIFO space (armAborts).
       this.sends.push(s);
       if (this.pumping === undefined) this.pumping = this.pump();
     });
@@ -270,9 +265,15 @@ export class AscMailboxDriver implements MailboxTransport {
         q.shift();
         continue;
       }
+      if (s.signal?.aborted) {
+        this.settle(s, s.signal.reason);
+        continue;
+      }
       try {
         let ctl = await mmio.read32(this.a2iControl);
         while ((ctl & FULL) !== 0 && s.state === QUEUED) {
+          // Sends queued meanwhile must be abortable at once too.
+          this.armAborts();
           const now = this.clock.now();
           this.expire(now);
           if (s.state !== QUEUED) break;
@@ -281,6 +282,10 @@ export class AscMailboxDriver implements MailboxTransport {
           ctl = await mmio.read32(this.a2iControl);
         }
         if (s.state !== QUEUED) continue;
+        if (s.signal?.aborted) {
+          this.settle(s, s.signal.reason);
+          continue;
+        }
         // Committed: a message is never half-written, whatever happens meanwhile.
         s.state = WRITING;
         await mmio.write64(this.a2iSend0, s.msg);
@@ -292,6 +297,24 @@ export class AscMailboxDriver implements MailboxTransport {
       }
     }
     this.pumping = undefined;
+  }
+
+  /** While the FIFO is full, an abort must reject at once: listen on every waiting send. */
+  private armAborts(): void {
+    for (const s of this.sends) {
+      const signal = s.signal;
+      if (s.state !== QUEUED || signal === undefined || s.onAbort !== undefined) continue;
+      if (signal.aborted) {
+        this.settle(s, signal.reason);
+        continue;
+      }
+      s.onAbort = () => {
+        if (s.state !== QUEUED) return;
+        this.settle(s, signal.reason);
+        this.wake();
+      };
+      signal.addEventListener('abort', s.onAbort, { once: true });
+    }
   }
 
   /** Reject every queued send whose deadline has passed (only checked while the FIFO is full). */
