@@ -111,12 +111,22 @@ export function decodeSyslogEntry(
       header: readU32(bytes, 0),
       word1: readU32(bytes, 4),
       // S4 applies to the message only: ML and m1n1-Py print the context as cut at its NUL.
-      context: utf8.decode(context.text),
-      message: utf8.decode(trimTrailing(message.text)),
+      context: text(context.text),
+      message: text(trimTrailing(message.text)),
       contextUnterminated: context.unterminated,
       messageUnterminated: message.unterminated,
     },
   };
+}
+
+/**
+ * S5: UTF-8 with replacement characters. All observed syslog text is ASCII, for which building
+ * the string directly is several times cheaper than TextDecoder on short fields.
+ */
+function text(bytes: Uint8Array): string {
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) if (bytes[i]! >= 0x80) return utf8.decode(bytes);
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
 /**
