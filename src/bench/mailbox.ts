@@ -110,29 +110,29 @@ export async function run(): Promise<BenchResult[]> {
   const note = `${N} messages, best of ${ROUNDS}`;
   return [
     {
-      name: 'mailbox registers AP→IOP (send, pipelined)',
+      name: 'mailbox.registers.ap-to-iop.pipelined',
       value: await apToIop(),
       unit: 'msg/s',
       note,
     },
     {
-      name: 'mailbox registers AP→IOP (await each send)',
+      name: 'mailbox.registers.ap-to-iop.awaited',
       value: await apToIopSerial(),
       unit: 'msg/s',
       note,
     },
     {
-      name: 'mailbox registers IOP→AP (trySend + poll)',
+      name: 'mailbox.registers.iop-to-ap',
       value: await iopToAp('plain'),
       unit: 'msg/s',
       note: `${note}, plain RECV1`,
     },
     {
-      name: 'mailbox registers IOP→AP, realistic RECV1',
+      name: 'mailbox.registers.iop-to-ap.realistic-recv1',
       value: await iopToAp('realistic'),
       unit: 'msg/s',
       note,
     },
-    { name: 'mailbox channel pair AP→IOP', value: await channel(), unit: 'msg/s', note },
+    { name: 'mailbox.channel.ap-to-iop', value: await channel(), unit: 'msg/s', note },
   ];
 }

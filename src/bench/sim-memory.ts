@@ -45,7 +45,7 @@ export function run(): BenchResult[] {
   // A syslog entry is 0x20 bytes of header plus the message (0x80 on real DCP, PROTOCOL.md §5.2).
   for (const [name, port, base] of ports) {
     out.push({
-      name: `sim-memory ${name} port write 160 B`,
+      name: `sim-memory.${name}-port.write-160b`,
       value: ringWrites(port, base, 0xa0, 20_000),
       unit: 'ns/op',
     });
@@ -56,7 +56,7 @@ export function run(): BenchResult[] {
     for (let i = 0; i < 100; i++) dartPort.write(IOVA + 0x2000, crash);
   }, 300);
   out.push({
-    name: 'sim-memory dart port write 12 KiB (crosses a page)',
+    name: 'sim-memory.dart-port.write-12k-cross-page',
     value: (crashMs * 1e6) / 100,
     unit: 'ns/op',
   });
@@ -66,7 +66,7 @@ export function run(): BenchResult[] {
     mem.read(DRAM + 0x200_0001, big.length);
   }, 300);
   out.push({
-    name: 'sim-memory RAM write+read 1 MiB (unaligned)',
+    name: 'sim-memory.ram.write-read-1m-unaligned',
     value: (2 * big.length) / 1e6 / (copyMs / 1e3),
     unit: 'MB/s',
   });

@@ -6,6 +6,10 @@
 
 import type { MailboxMessage } from '../../mailbox/types.js';
 
+/**
+ * Implementations may return an unsubscribe function from the `on…` registrations (the simulated
+ * ASC does, and keeps several listeners); callers written against this interface ignore it.
+ */
 export interface IopPort {
   /** Enqueue an IOP→AP message. False when the I2A FIFO is full: nothing was enqueued. */
   trySend(ep: number, msg: bigint): boolean;
