@@ -113,6 +113,8 @@ export function demoCommand(io: CliIO): Command {
       out('  rtkit msg 0 0x00100000000c000b        decode one word');
       out('  rtkit decode <kernel log | trace>     decode a whole log (--json for JSON lines)');
       out('  rtkit crashlog <buffer.bin>           decode a crashlog buffer');
+      out('  rtkit sim --profile smc               boot a simulated SMC with the host library');
+      out('  rtkit sim --profile dcp --fault crash a crash, its crashlog, and the recovery');
     });
 }
 
