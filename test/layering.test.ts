@@ -28,6 +28,7 @@ const ALLOWED: Record<string, string[]> = {
   crashlog: ['crashlog', 'errors', 'protocol', 'text'],
   trace: ['trace', 'errors', 'protocol', 'crashlog', 'text'],
   mailbox: ['mailbox', 'errors', 'protocol', 'clock'],
+  m1n1: ['m1n1', 'errors', 'protocol'],
   // Host and simulator are peers: neither imports the other (STYLE.md); src/wiring joins them.
   sim: ['sim', 'errors', 'protocol', 'crashlog', 'syslog', 'trace', 'mailbox', 'clock', 'text'],
   host: ['host', 'errors', 'protocol', 'crashlog', 'syslog', 'trace', 'mailbox', 'clock', 'text'],
