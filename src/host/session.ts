@@ -207,6 +207,8 @@ export class RtkitSession {
    * reaching a co-processor that is dead or belongs to another session.
    */
   #wire = new AbortController();
+  /** The options of a send with neither a caller's signal nor a timeout override (cached). */
+  #wireOpts: SendOptions | undefined;
 
   // protocol state
   #version: number | undefined;
@@ -1087,6 +1089,14 @@ export class RtkitSession {
   // Sending
 
   #sendOptions(signal: AbortSignal | undefined, opts: RequestOptions | undefined): SendOptions {
+    if (signal === undefined && opts?.timeoutMs === undefined) {
+      // The common case (echoes, replies, app sends without options): one object per wire.
+      this.#wireOpts ??=
+        this.#o.sendTimeoutMs === undefined
+          ? { signal: this.#wire.signal }
+          : { signal: this.#wire.signal, timeoutMs: this.#o.sendTimeoutMs };
+      return this.#wireOpts;
+    }
     const timeoutMs = opts?.timeoutMs ?? this.#o.sendTimeoutMs;
     const wire = this.#wire.signal;
     const o: SendOptions = {
@@ -1099,6 +1109,7 @@ export class RtkitSession {
   /** Withdraw every word still queued for the transport; later words use a fresh signal. */
   #cutWire(reason: RtkitError, renew: boolean): void {
     this.#wire.abort(reason);
+    this.#wireOpts = undefined;
     if (renew) this.#wire = new AbortController();
   }
 
