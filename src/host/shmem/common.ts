@@ -388,8 +388,8 @@ export class StrategySkeleton implements BufferStrategy {
           ? refusal(req)
           : refuse(
               'BUFFER_REJECTED',
-              `endpoint ${hex(req.ep)}: the ${this.name} strategy does not take ` +
-                `${host ? 'host-allocated' : 'firmware-owned'} buffers`,
+              `endpoint ${hex(req.ep)}: ${host ? 'host-allocated' : `firmware-owned buffer at ${hex(req.iova)}`} ` +
+                `refused (the ${this.name} strategy does not take ${host ? 'host-allocated' : 'firmware-owned'} buffers)`,
             );
       }
       const g = await handler(req);

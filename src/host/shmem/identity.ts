@@ -98,12 +98,6 @@ export function identityStrategy(opts: IdentityStrategyOptions): BufferStrategy 
     maxBytes: checkMaxBytes(opts.maxBytes),
     hostAllocated,
     delegate: opts.firmwareOwned,
-    firmwareRefusal: (req) =>
-      refuse(
-        'BUFFER_REJECTED',
-        `endpoint ${hex(req.ep)}: firmware-owned buffer at ${hex(req.iova)} refused ` +
-          `(the ${name} strategy only serves host-allocated buffers)`,
-      ),
   });
 }
 

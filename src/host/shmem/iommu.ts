@@ -128,11 +128,5 @@ export function iommuStrategy(opts: IommuStrategyOptions): BufferStrategy {
     maxBytes: checkMaxBytes(opts.maxBytes),
     hostAllocated,
     delegate: opts.firmwareOwned,
-    firmwareRefusal: (req) =>
-      refuse(
-        'BUFFER_REJECTED',
-        `endpoint ${hex(req.ep)}: firmware-owned buffer at ${hex(req.iova)} refused ` +
-          `(the ${name} strategy only serves host-allocated buffers)`,
-      ),
   });
 }
