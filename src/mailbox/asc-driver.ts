@@ -19,6 +19,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { macrotask, systemClock } from '../clock.js';
 import { isRtkitError, RtkitError } from '../errors.js';
+import { Inbox } from './inbox.js';
 import type { MailboxInterrupts } from './interrupts.js';
 import { Queue } from './queue.js';
 import {
@@ -123,10 +124,15 @@ export class AscMailboxDriver implements MailboxTransport {
   private waitWake: (() => void) | undefined;
 
   // receive side
-  private readonly inbox = new Queue<MailboxMessage>();
+  private readonly inbox = new Inbox(
+    () => this.receiver,
+    (e) => {
+      this.counts.receiverErrors++;
+      this.report(e);
+    },
+  );
   private receiver: ((m: MailboxMessage) => void) | undefined;
   private onError: ((e: unknown) => void) | undefined;
-  private delivering = false;
   private rxTail: Promise<unknown> = Promise.resolve();
   private drainRequested = false;
   private ackIrq = false;
@@ -425,24 +431,7 @@ export class AscMailboxDriver implements MailboxTransport {
   }
 
   private deliver(): void {
-    if (this.delivering) return;
-    this.delivering = true;
-    try {
-      for (;;) {
-        const fn = this.receiver;
-        if (fn === undefined) break;
-        const m = this.inbox.shift();
-        if (m === undefined) break;
-        try {
-          fn(m);
-        } catch (e) {
-          this.counts.receiverErrors++;
-          this.report(e);
-        }
-      }
-    } finally {
-      this.delivering = false;
-    }
+    this.inbox.deliver();
   }
 
   private report(e: unknown): void {

@@ -9,6 +9,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { RtkitError } from '../errors.js';
+import { Inbox } from './inbox.js';
 import { Queue } from './queue.js';
 import { isValidEndpoint, isValidMsg0 } from './registers.js';
 import type { MailboxMessage, MailboxTransport, SendOptions } from './types.js';
@@ -112,10 +113,19 @@ export class ChannelEnd implements MailboxTransport {
 
   private isClosed = false;
   private readonly blocked = new Queue<Blocked>();
-  private readonly inbox = new Queue<MailboxMessage>();
+  private readonly inbox = new Inbox(
+    () => this.receiver,
+    (e) => {
+      this.receiverErrorCount++;
+      try {
+        this.onError?.(e);
+      } catch {
+        // nowhere left to report to
+      }
+    },
+  );
   private receiver: ((m: MailboxMessage) => void) | undefined;
   private onError: ((e: unknown) => void) | undefined;
-  private delivering = false;
   private drainScheduled = false;
   private receiverErrorCount = 0;
 
@@ -281,27 +291,6 @@ export class ChannelEnd implements MailboxTransport {
   }
 
   private deliver(): void {
-    if (this.delivering) return;
-    this.delivering = true;
-    try {
-      for (;;) {
-        const fn = this.receiver;
-        if (fn === undefined) break;
-        const m = this.inbox.shift();
-        if (m === undefined) break;
-        try {
-          fn(m);
-        } catch (e) {
-          this.receiverErrorCount++;
-          try {
-            this.onError?.(e);
-          } catch {
-            // nowhere left to report to
-          }
-        }
-      }
-    } finally {
-      this.delivering = false;
-    }
+    this.inbox.deliver();
   }
 }
