@@ -52,6 +52,24 @@ export const ErrorCode = {
   SESSION_CLOSED: 'SESSION_CLOSED',
   /** A CPU operation was asked for but the session has no CPU control (Mmio + ASC base). */
   CPU_CONTROL_UNAVAILABLE: 'CPU_CONTROL_UNAVAILABLE',
+  // m1n1 proxy link (docs/m1n1-link.md)
+  /** A reply frame failed its checksum, or the device answered CSUMERR to our request. */
+  PROXY_CHECKSUM: 'PROXY_CHECKSUM',
+  /** The device answered a non-zero frame status (`status`: BADCMD, INVAL, XFRERR). */
+  PROXY_STATUS: 'PROXY_STATUS',
+  /** The device does not know the proxy opcode (inner status S_BADCMD; `op`). */
+  PROXY_BADCMD: 'PROXY_BADCMD',
+  /** The device took an exception during the access (`exceptions`, `op`, `addr`). */
+  PROXY_EXCEPTION: 'PROXY_EXCEPTION',
+  /** A reply of the wrong type or shape arrived (`expected`, `got`). */
+  PROXY_PROTOCOL: 'PROXY_PROTOCOL',
+  /** Bulk data failed its data checksum or sentinel (`reason`). */
+  PROXY_DATA: 'PROXY_DATA',
+  // Apple device tree
+  /** The ADT bytes are malformed (`offset`, `reason`). */
+  ADT_INVALID: 'ADT_INVALID',
+  /** A node or property the caller asked for is missing or has the wrong size (`path`, `property`). */
+  ADT_NOT_FOUND: 'ADT_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
