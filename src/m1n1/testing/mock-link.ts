@@ -96,7 +96,7 @@ function cutter(opts: MockLinkOptions): (bytes: Uint8Array) => Uint8Array[] {
       return (b) => Array.from(b, (_, i) => b.subarray(i, i + 1));
     default: {
       // xorshift32: deterministic per seed, independent of the simulator's generator.
-      let s = opts.seed ?? (1 || 1);
+      let s = (opts.seed ?? 1) >>> 0 || 1;
       const next = () => {
         s ^= s << 13;
         s ^= s >>> 17;
