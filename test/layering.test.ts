@@ -48,8 +48,10 @@ const ALLOWED: Record<string, string[]> = {
   wiring: ['wiring', 'host', 'sim', 'errors', 'protocol', 'mailbox', 'clock', 'm1n1', 'drivers'],
   // Node byte links (TCP, serial devices, ptys) for the m1n1 proxy: the one layer built on node:*.
   transports: ['transports', 'm1n1', 'errors', 'clock'],
+  // The live feed and the viewer's server; the browser app itself lives in web/.
+  viewer: ['viewer', 'protocol', 'trace', 'crashlog', 'syslog', 'errors', 'text'],
 };
-const NODE_ONLY = new Set(['trace/node-stream.ts']);
+const NODE_ONLY = new Set(['trace/node-stream.ts', 'viewer/server.ts']);
 const NODE_LAYERS = new Set(['transports']);
 
 describe('layering', () => {
