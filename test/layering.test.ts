@@ -49,6 +49,23 @@ const ALLOWED: Record<string, string[]> = {
   // Node byte links (TCP, serial devices, ptys) for the m1n1 proxy: the one layer built on node:*.
   transports: ['transports', 'm1n1', 'errors', 'clock'],
   // The live feed and the viewer's server; the browser app itself lives in web/.
+  // The scripted demo session: a simulated SoC driven by the host library, published as a feed.
+  demo: [
+    'demo',
+    'wiring',
+    'host',
+    'sim',
+    'drivers',
+    'viewer',
+    'protocol',
+    'crashlog',
+    'syslog',
+    'trace',
+    'errors',
+    'clock',
+    'mailbox',
+    'text',
+  ],
   viewer: ['viewer', 'protocol', 'trace', 'crashlog', 'syslog', 'errors', 'text'],
 };
 const NODE_ONLY = new Set(['trace/node-stream.ts', 'viewer/server.ts']);
