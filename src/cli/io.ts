@@ -18,6 +18,11 @@ export interface CliIO {
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
   env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Aborted when the user asks the process to stop (SIGINT/SIGTERM): long-running commands
+   * (`serve`, `ui`, `demo`) stop cleanly on it. Absent in one-shot contexts.
+   */
+  interrupt?: AbortSignal;
 }
 
 /** A failed operation or bad input: exit 1 with this one line on stderr. */

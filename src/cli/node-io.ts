@@ -9,7 +9,26 @@ async function* chunks(stream: NodeJS.ReadableStream): AsyncIterable<Uint8Array>
 
 /** The real process: stdout/stderr with back-pressure ignored (outputs are line-sized). */
 export function nodeIO(): CliIO {
+  let stop: AbortController | undefined;
+  // Installed only when a long-running command asks for it: everything else keeps Node's
+  // default of dying on Ctrl-C.
+  const interrupt = (): AbortSignal => {
+    if (stop) return stop.signal;
+    const controller = new AbortController();
+    stop = controller;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      // A second Ctrl-C while shutting down leaves at once.
+      if (controller.signal.aborted) process.exit(130);
+      controller.abort(new Error(`received ${signal}`));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return controller.signal;
+  };
   return {
+    get interrupt() {
+      return interrupt();
+    },
     stdout: (t) => {
       process.stdout.write(t);
     },
