@@ -33,6 +33,27 @@ export {
   m1n1Checksum,
 } from './checksum.js';
 export {
+  BOOTSTRAP_TIMEOUT_MS,
+  type BootArgs,
+  BootArgsOffset,
+  type BootReply,
+  bootArgsCmdlineLength,
+  bootArgsSize,
+  DEFAULT_MAX_TRANSFER,
+  DEFAULT_TIMEOUT_MS,
+  HEAP_GAP,
+  HEAP_SIZE,
+  MAX_ADT_SIZE,
+  MAX_BOOT_ARGS_REVISION,
+  MAX_MEM_CALL,
+  ProxyClient,
+  type ProxyClientOptions,
+  type ProxyClientStats,
+  parseBootArgs,
+  type StaleItem,
+  UART_INITIAL_BAUD,
+} from './client.js';
+export {
   BootReason,
   type Decoded,
   type DiscardReason,
@@ -63,6 +84,17 @@ export {
   ReplyStatus,
   replyStatusName,
 } from './frames.js';
+export { HEAP_DEFAULT_ALIGN, HEAP_PAGE_ALIGN, ProxyHeap } from './heap.js';
+export type { ByteLink } from './link.js';
+export {
+  BAUD_SWITCH,
+  CPU_FEATURES_SIZE,
+  ExcGuard,
+  FAULT_MARKER,
+  Iodev,
+  ProxyOp,
+  proxyOpName,
+} from './opcodes.js';
 export {
   type ConsoleItem,
   type DataItem,
@@ -74,3 +106,4 @@ export {
   type RequestItem,
   RequestParser,
 } from './parser.js';
+export { ProxyMmio } from './proxy-mmio.js';

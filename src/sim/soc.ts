@@ -64,6 +64,13 @@ export interface CoprocessorOptions {
   background?: boolean;
   /** Override the profile's ASC base (to place two instances of one profile). */
   ascBase?: number;
+  /**
+   * Override the profile's memory path. `identity`: device address = physical address, no DART or
+   * SART in between, as m1n1's Python tooling runs co-processors without a DART (M1N1-PROXY.md
+   * §10); firmware-owned (mode B) buffers then come from the firmware RAM carve-out at their
+   * physical addresses.
+   */
+  memoryPath?: 'identity';
 }
 
 export class SimCoprocessor {
@@ -87,6 +94,7 @@ export class SimCoprocessor {
 }
 
 const MAX_TRACE_LINES = 1_000_000;
+const IDENTITY_PATH = { kind: 'identity' } as const;
 
 export class SimSoc {
   readonly clock: VirtualClock;
@@ -148,9 +156,10 @@ export class SimSoc {
     const portOpts = { clock: this.clock };
     let dma: DmaPort;
     let dartStream: number | undefined;
-    switch (place.memoryPath.kind) {
+    const path = opts.memoryPath === 'identity' ? IDENTITY_PATH : place.memoryPath;
+    switch (path.kind) {
       case 'dart':
-        dartStream = place.memoryPath.stream;
+        dartStream = path.stream;
         // Co-processors sharing a profile get their own stream (a DART stream per device).
         if (this.streamsInUse().has(dartStream)) dartStream = this.freeStream();
         dma = this.dart.port(dartStream, this.memory, this.faults, {
@@ -167,15 +176,17 @@ export class SimSoc {
 
     let allocateIova: FirmwareMemory['allocateIova'];
     const win = place.firmwareIovaWindow;
-    if (win && dartStream !== undefined) {
-      // Mode B: the firmware's own memory, mapped in its DART stream as the bootloader would.
+    if (win && (dartStream !== undefined || opts.memoryPath === 'identity')) {
+      // Mode B: the firmware's own memory, mapped in its DART stream as the bootloader would;
+      // without a DART the firmware uses the carve-out at its physical addresses.
       const paddr = this.firmwareRam.alloc(win.size);
       if (paddr === undefined) throw new Error(`${name}: no firmware RAM for its IOVA window`);
-      this.dart.map(dartStream, win.base, paddr, win.size, 'rw');
-      let next = win.base;
+      if (dartStream !== undefined) this.dart.map(dartStream, win.base, paddr, win.size, 'rw');
+      const base = dartStream !== undefined ? win.base : paddr;
+      let next = base;
       allocateIova = (_ep, bytes) => {
         const at = Math.ceil(next / 0x4000) * 0x4000;
-        if (!(bytes > 0) || at + bytes > win.base + win.size) return undefined;
+        if (!(bytes > 0) || at + bytes > base + win.size) return undefined;
         next = at + Math.ceil(bytes / 0x4000) * 0x4000;
         return at;
       };
