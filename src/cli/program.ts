@@ -9,7 +9,10 @@ import { crashlogCommand } from './commands/crashlog.js';
 import { decodeCommand } from './commands/decode.js';
 import { demoCommand } from './commands/demo.js';
 import { msgCommand } from './commands/msg.js';
+import { serveCommand } from './commands/serve.js';
 import { simCommand } from './commands/sim.js';
+import { smcCommand } from './commands/smc.js';
+import { uiCommand } from './commands/ui.js';
 import { CliFailure, type CliIO, CliUsageError, ExitCode } from './io.js';
 
 export const VERSION = '0.1.0';
@@ -37,10 +40,23 @@ Examples:
   rtkit crashlog crash.bin                  render a binary crashlog buffer
   rtkit sim --profile smc --fault crash     boot a simulated SMC, crash it, recover
   rtkit demo                                a short tour on bundled real logs
+  rtkit ui dmesg.txt                        the web viewer, with a log opened in it
+  rtkit serve --listen tcp:127.0.0.1:7000   a simulated Mac running m1n1 (proxy wire)
+  rtkit smc --device tcp:127.0.0.1:7000 keys
+                                            SMC keys over m1n1 (or --device /dev/ttyACM0)
 
 Exit codes: 0 ok, 1 bad input or failed operation, 2 usage error.`,
     );
-  for (const add of [msgCommand, decodeCommand, crashlogCommand, simCommand, demoCommand]) {
+  for (const add of [
+    msgCommand,
+    decodeCommand,
+    crashlogCommand,
+    simCommand,
+    demoCommand,
+    uiCommand,
+    serveCommand,
+    smcCommand,
+  ]) {
     const cmd = add(io);
     cmd.exitOverride().configureOutput({
       writeOut: (s) => io.stdout(s),
