@@ -169,14 +169,19 @@ describe('rtkit crashlog', () => {
 describe('the built binary', () => {
   const bin = new URL('../dist/cli/main.js', import.meta.url).pathname;
 
-  it('runs the demo (what npm start runs) without error', () => {
+  it('runs the demo (what npm start runs) without error and prints the viewer address', () => {
+    // Piped: the whole session at once, then exit, with the viewer served meanwhile.
     const out = execFileSync('node', [bin, 'demo'], {
       encoding: 'utf8',
       env: { ...process.env, NO_COLOR: '1' },
     });
+    expect(out.split('\n')[0]).toMatch(/^viewer: http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(out).toContain('HELLO v11..12');
     expect(out).toContain('Exception taken from EL1h');
+    expect(out).toMatch(/^ {2}result {6}ok$/m);
     expect(out).not.toMatch(/\x1b\[/);
+    const tour = execFileSync('node', [bin, 'demo', '--tour'], { encoding: 'utf8' });
+    expect(tour).toContain('A real DCP crash from a Linux kernel log');
   });
 
   it('exit codes from a real process: 0, 1, 2', () => {

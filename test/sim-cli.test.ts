@@ -194,6 +194,31 @@ describe('rtkit sim: recording and JSON', () => {
     expect(readFileSync(c, 'utf8')).not.toBe(recA);
   });
 
+  it('text is the live rendering: its words read exactly as `rtkit decode` shows the recording', async () => {
+    const file = tmpFile('live.jsonl');
+    const r = await cli(['sim', '--profile', 'smc', '--fault', 'crash', '--record', file]);
+    expect(r.code).toBe(0);
+    const words = (s: string) => s.split('\n').filter((l) => /^\[ *[\d.]+\] [→←] /.test(l));
+    const decoded = await cli(['decode', file]);
+    expect(words(r.stdout)).toEqual(words(decoded.stdout));
+    // Rendering live observes the session, never changes it: the JSON run records the same.
+    const jsonFile = tmpFile('live-json.jsonl');
+    await cli(['sim', '--profile', 'smc', '--fault', 'crash', '--json', '--record', jsonFile]);
+    expect(readFileSync(jsonFile, 'utf8')).toBe(readFileSync(file, 'utf8'));
+    expect(words(r.stdout).length).toBeGreaterThan(50);
+    // The session's state changes and the script's steps sit between the words, in time order.
+    expect(r.stdout).toMatch(
+      /smc state buffers: IOP ON, AP ON, handshake done, running, buffers crashlog\(0x01\) sram 0x[0-9a-f]+\+0x2000/,
+    );
+    const stamps = r.stdout
+      .split('\n')
+      .map((l) => /^\[ *(\d+\.\d+)\]/.exec(l)?.[1])
+      .filter((t): t is string => t !== undefined)
+      .map(Number);
+    for (let i = 1; i < stamps.length; i++)
+      expect(stamps[i]).toBeGreaterThanOrEqual(stamps[i - 1]!);
+  });
+
   it('text output is deterministic too', async () => {
     const a = await cli(['sim', '--profile', 'smc', '--seed', '5']);
     const b = await cli(['sim', '--profile', 'smc', '--seed', '5']);

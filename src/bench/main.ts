@@ -28,6 +28,8 @@ await loadOptional('mailbox', './mailbox.js');
 await loadOptional('firmware', './firmware.js');
 await loadOptional('sim', './sim.js');
 await loadOptional('host', './host.js');
+await loadOptional('proxy', './proxy.js');
+await loadOptional('demo', './demo.js');
 // Last: it writes and decodes a 1 GB file (RTKIT_BENCH_LOG_MB to change).
 await loadOptional('trace-file', './trace-file.js');
 

@@ -39,7 +39,8 @@ Examples:
   journalctl -k | rtkit decode - --json     JSON lines, one object per message
   rtkit crashlog crash.bin                  render a binary crashlog buffer
   rtkit sim --profile smc --fault crash     boot a simulated SMC, crash it, recover
-  rtkit demo                                a short tour on bundled real logs
+  rtkit demo                                a live session of a simulated Mac (SMC, NVMe,
+                                            display), also in the web viewer
   rtkit ui dmesg.txt                        the web viewer, with a log opened in it
   rtkit serve --listen tcp:127.0.0.1:7000   a simulated Mac running m1n1 (proxy wire)
   rtkit smc --device tcp:127.0.0.1:7000 keys

@@ -7,8 +7,13 @@
  *  RtkitSession  host/session.ts, buffers from strategiesFor(soc, cp), CPU control
  *  transport     AscMailboxDriver over soc.mmio (register level, notification mode)
  *  SimSoc        one co-processor of the profile, strict mode, faults, VirtualClock
- *     └─ traceLines() ──► decodeTrace ──► renderText / toJsonLine   (what `rtkit decode` prints)
+ *     ├─ every mailbox word ──► FeedPublisher ──► LiveRenderer       (text, as it happens)
+ *     └─ traceLines() ──► decodeTrace ──► toJsonLine                  (--json, --record)
  * ```
+ *
+ * The text output is the live feed (src/viewer/feed.ts) rendered as `rtkit demo` renders it: the
+ * words as the SoC recorded them, with the session's state changes, syslog lines, warnings and
+ * crash, and the script's steps, in the order they happened.
  *
  * Everything runs on the SoC's virtual clock (`autoAdvance`), and every random choice comes from
  * the seed, so one seed and one set of arguments give a byte-identical recording.
@@ -17,7 +22,8 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { sleep, type VirtualClock } from '../../clock.js';
-import { crashlogToJson, renderCrashlogText } from '../../crashlog/index.js';
+import { crashlogToJson } from '../../crashlog/index.js';
+import { FeedPublisher, type FeedSink } from '../../demo/publisher.js';
 import { SmcClient } from '../../drivers/smc/index.js';
 import { isRtkitError } from '../../errors.js';
 import type { CrashEvent, SessionState } from '../../host/events.js';
@@ -25,17 +31,17 @@ import { RtkitSession } from '../../host/session.js';
 import { mmioSram } from '../../host/shmem/sram.js';
 import type { SharedBuffer } from '../../host/shmem/types.js';
 import { AscMailboxDriver } from '../../mailbox/asc-driver.js';
-import { decode, decodeWords, encode, powerStateName, summarize } from '../../protocol/index.js';
+import { decode, encode, powerStateName, summarize } from '../../protocol/index.js';
 import { type FaultSpec, parseFaultSpec } from '../../sim/faults.js';
 import { getProfile, PROFILE_NAMES, type ProfileName } from '../../sim/profiles/index.js';
 import { type SimCoprocessor, SimSoc } from '../../sim/soc.js';
 import { printable } from '../../text.js';
 import { decodeTrace } from '../../trace/decoder.js';
-import type { TraceOutput } from '../../trace/records.js';
-import { renderText, toJsonLine } from '../../trace/render.js';
+import { toJsonLine } from '../../trace/render.js';
 import { strategiesFor } from '../../wiring/sim-host.js';
 import { CliFailure, type CliIO, CliUsageError } from '../io.js';
-import { type Paint, paint } from '../style.js';
+import { colorEnabled, LiveRenderer, livePaint } from '../live-render.js';
+import type { Paint } from '../style.js';
 
 interface SimCliOptions {
   profile: ProfileName;
@@ -151,18 +157,26 @@ Examples:
     )
     .action(async (opts: SimCliOptions) => {
       const config = simConfig(opts);
-      const run = await runSimulation(config);
+      // Text: rendered live as the session runs; JSON: the recording, decoded afterwards.
+      const renderer = opts.json
+        ? undefined
+        : new LiveRenderer({ write: (s) => io.stdout(s), color: colorEnabled(io) });
+      const run = await runSimulation(
+        config,
+        renderer === undefined ? undefined : (e, d) => renderer.render(e, d),
+      );
       if (opts.record !== undefined) {
         await writeFile(opts.record, `${run.traceLines.join('\n')}\n`);
       }
-      const records = decodeTrace(`${run.traceLines.join('\n')}\n`);
-      if (opts.json) {
+      if (renderer === undefined) {
         let out = '';
-        for (const r of records) out += `${toJsonLine(r)}\n`;
+        for (const r of decodeTrace(`${run.traceLines.join('\n')}\n`)) out += `${toJsonLine(r)}\n`;
         out += `${JSON.stringify(summaryJson(run))}\n`;
         io.stdout(out);
       } else {
-        io.stdout(renderTimeline(run, records, paint(io)));
+        renderer.text('');
+        for (const l of renderSummary(run, livePaint(io))) renderer.text(l);
+        renderer.flush();
       }
       await io.drain();
       const why = verdict(run);
@@ -173,16 +187,22 @@ Examples:
 // -----------------------------------------------------------------------------------------------
 // Arguments
 
-function simConfig(o: SimCliOptions): SimConfig {
-  const seedText = o.seed.trim();
-  const seed = /^0x[0-9a-f]+$/i.test(seedText)
-    ? Number.parseInt(seedText.slice(2), 16)
-    : /^\d+$/.test(seedText)
-      ? Number(seedText)
+/** `--seed`: 0..2^32-1, decimal or 0x hex (also `rtkit demo`'s). */
+export function parseSeed(text: string): number {
+  const t = text.trim();
+  const seed = /^0x[0-9a-f]+$/i.test(t)
+    ? Number.parseInt(t.slice(2), 16)
+    : /^\d+$/.test(t)
+      ? Number(t)
       : Number.NaN;
   if (!Number.isSafeInteger(seed) || seed > 0xffff_ffff) {
-    throw new CliUsageError(`--seed must be an integer 0..2^32-1 (decimal or 0x hex): ${o.seed}`);
+    throw new CliUsageError(`--seed must be an integer 0..2^32-1 (decimal or 0x hex): ${text}`);
   }
+  return seed;
+}
+
+function simConfig(o: SimCliOptions): SimConfig {
+  const seed = parseSeed(o.seed);
   const version = o.version === undefined ? undefined : Number(o.version);
   if (version === 10 && o.profile !== 'generic') {
     throw new CliUsageError(
@@ -234,8 +254,12 @@ class StepFailed extends Error {
 /** A crash seen after a step (the session's crash event, or the simulator's own record). */
 class CrashSeen extends Error {}
 
-/** Run the session; never throws for anything the co-processor does. */
-export async function runSimulation(config: SimConfig): Promise<SimRun> {
+/**
+ * Run the session; never throws for anything the co-processor does. With `onEvent`, everything
+ * is also published as it happens as a live feed: every word as the SoC recorded it, the
+ * session's events, the script's steps (`phase`, `step <name>: ok`).
+ */
+export async function runSimulation(config: SimConfig, onEvent?: FeedSink): Promise<SimRun> {
   const soc = new SimSoc({ seed: config.seed });
   const clock = soc.clock;
   const stopClock = clock.autoAdvance();
@@ -248,14 +272,28 @@ export async function runSimulation(config: SimConfig): Promise<SimRun> {
     ...(config.faults !== undefined ? { faults: config.faults } : {}),
   });
   const name = cp.name;
+  const feed = onEvent === undefined ? undefined : new FeedPublisher({ clock, onEvent });
   let traffic = 0;
-  cp.asc.onTraffic(() => {
+  cp.asc.onTraffic((dir, ep, msg) => {
     traffic++;
+    feed?.message(name, dir, ep, msg);
   });
   const notes: Note[] = [];
   const now = (): number => clock.now() / 1000;
   const note = (n: DistributiveOmit<Note, 'at' | 't'>): void => {
     notes.push({ ...n, at: traffic, t: now() } as Note);
+    // State, syslog, warnings and the notified crash reach the feed through its tap.
+    if (n.kind === 'step') {
+      feed?.phase(
+        `step ${n.step}: ${n.ok ? 'ok' : 'FAILED'}${n.detail ? `: ${n.detail}` : ''}`,
+        name,
+      );
+    } else if (n.kind === 'crash' && n.event === undefined) {
+      feed?.phase(
+        `crashed without a notification (before it asked for a crashlog buffer); the simulator says: ${n.simReason}`,
+        name,
+      );
+    }
   };
 
   const driver = new AscMailboxDriver({
@@ -290,6 +328,7 @@ export async function runSimulation(config: SimConfig): Promise<SimRun> {
       },
     },
   });
+  const untap = feed?.tap(session, name, { messages: false });
 
   const steps: SimStep[] = [];
   let firmwareCrashes = 0;
@@ -418,6 +457,7 @@ export async function runSimulation(config: SimConfig): Promise<SimRun> {
   } catch (e) {
     failure = e instanceof StepFailed ? e.message : `internal error: ${errorText(e)}`;
   } finally {
+    untap?.();
     await ctx.dcpShmem?.release().catch(() => {});
     await session.close();
     await driver.close();
@@ -595,91 +635,6 @@ function summaryJson(run: SimRun): Record<string, unknown> {
   };
 }
 
-function renderTimeline(run: SimRun, records: TraceOutput[], p: Paint): string {
-  const out: string[] = [];
-  const name = run.name;
-  let ni = 0;
-  const flushNotes = (upTo: number): void => {
-    while (ni < run.notes.length && run.notes[ni]!.at <= upTo) {
-      out.push(...renderNote(run.notes[ni]!, name, run.coproc, p));
-      ni++;
-    }
-  };
-  for (const r of records) {
-    // Record n of the trace is line n + 1 (the header is line 1): placed after n-1 messages.
-    if (r.type === 'message') flushNotes(r.line - 2);
-    out.push(renderText(r));
-  }
-  flushNotes(Number.POSITIVE_INFINITY);
-  out.push('', ...renderSummary(run, p));
-  return `${out.join('\n')}\n`;
-}
-
-function stamp(t: number): string {
-  // The same time column as the trace records (renderText).
-  return `[${t.toFixed(6).padStart(12)}]`;
-}
-
-function renderNote(n: Note, name: string, coproc: string | undefined, p: Paint): string[] {
-  const head = `${stamp(n.t)} ${name}`;
-  switch (n.kind) {
-    case 'syslog':
-      return [
-        p.cyan(
-          renderText({
-            type: 'syslog',
-            line: n.at + 1,
-            t: n.t,
-            coproc: name,
-            source: 'linux',
-            context: n.context,
-            message: n.message,
-          }),
-        ),
-      ];
-    case 'state':
-      return [p.dim(printable(`${head} state ${n.reason}: ${describeState(n.state)}`))];
-    case 'warning':
-      return [p.yellow(printable(`${head} warning ${n.code}: ${n.message}`))];
-    case 'step': {
-      const text = `${head} step ${n.step}: ${n.ok ? 'ok' : 'FAILED'}${n.detail ? `: ${n.detail}` : ''}`;
-      return [n.ok ? p.green(printable(text)) : p.red(printable(text))];
-    }
-    case 'crash': {
-      const e = n.event;
-      if (e === undefined) {
-        return [
-          p.red(
-            printable(
-              `${head} crashed without a notification (before it asked for a crashlog buffer); the simulator says: ${n.simReason}`,
-            ),
-          ),
-        ];
-      }
-      const lines = [
-        p.red(`${head} crashed: notification ${hex64(e.msg)}, ${e.size} bytes of crashlog`),
-      ];
-      if (e.report !== undefined) {
-        const text = renderCrashlogText(e.report, {
-          annotate: (ep, msg, dir) =>
-            summarize(
-              decodeWords(ep, Number(msg >> 32n), Number(msg & 0xffff_ffffn), {
-                dir,
-                coproc,
-              }),
-            ),
-        });
-        for (const l of text.trimEnd().split('\n')) lines.push(`  ${l}`);
-      } else if (e.parseError !== undefined) {
-        lines.push(printable(`  crashlog did not parse: ${e.parseError.message}`));
-      } else if (e.problem !== undefined) {
-        lines.push(`  no crashlog: ${e.problem}`);
-      }
-      return lines;
-    }
-  }
-}
-
 function renderSummary(run: SimRun, p: Paint): string[] {
   const c = run.config;
   const tally = messageTally(run.traceLines);
@@ -728,18 +683,6 @@ function messageTally(lines: readonly string[]): {
     else if (l.includes('"dir":"iop->ap"')) iopToAp++;
   }
   return { total: apToIop + iopToAp, apToIop, iopToAp };
-}
-
-function describeState(s: SessionState): string {
-  const parts = [
-    `IOP ${stateName(s.iopPowerState)}`,
-    `AP ${stateName(s.apPowerState)}`,
-    `handshake ${s.handshake}`,
-  ];
-  if (s.running) parts.push('running');
-  if (s.crashed) parts.push('crashed');
-  if (s.poweredOff) parts.push('powered off');
-  return parts.join(', ');
 }
 
 /** The last protocol version a state change reported (`v12`, `v10.2`). */
