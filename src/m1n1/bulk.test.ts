@@ -66,6 +66,15 @@ describe('bulk data framing (M1N1-PROXY.md §3)', () => {
       valid: false,
       reason: 'sentinel',
     });
+    // Checksums off: only the sentinel is checked, no checksum is computed (or reported).
+    expect(checkBulkData(off, 4, false, 0x1234)).not.toHaveProperty('checksum');
+    expect(checkBulkData(DATA_DEADBEEF, 4, true, 0)).toEqual({
+      data: DATA_DEADBEEF,
+      checksum: 0xca6bd27e,
+      valid: false,
+      reason: 'data-checksum',
+    });
+    expect(checkBulkData(new Uint8Array(0), 0, true, 0).checksum).toBe(0x73736542);
     expect(() => checkBulkData(off, 5, false, 0)).toThrow(/BAD_INPUT/);
   });
 });

@@ -18,21 +18,24 @@
 
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { ErrorCode, isRtkitError, RtkitError } from '../errors.js';
+import { type BootArgs, bootArgsSize, checkBootArgsRevision, decodeBootArgs } from './boot-args.js';
 import { DATA_SENTINEL_BYTES, dataChecksumField } from './checksum.js';
 import {
   encodeRequest,
   Feature,
   FrameType,
+  frameTypeName,
   type M1n1Event,
   type M1n1Reply,
   ProxyStatus,
   proxyRequest,
   ReplyStatus,
   replyStatusName,
+  replyType,
 } from './frames.js';
 import { ProxyHeap } from './heap.js';
 import type { ByteLink } from './link.js';
-import { BAUD_SWITCH, Iodev, ProxyOp, proxyOpName } from './opcodes.js';
+import { BAUD_SWITCH, Iodev, MAX_ADT_PATH, memAccessOp, ProxyOp, proxyOpName } from './opcodes.js';
 import { type DataItem, type DiscardedItem, type ReplyItem, ReplyParser } from './parser.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -63,35 +66,6 @@ const RESYNC_ATTEMPTS = 2;
 const U64_LIMIT = 1n << 64n;
 const MASK32 = 0xffff_ffffn;
 const SENTINEL = Uint8Array.from(DATA_SENTINEL_BYTES);
-
-/** Boot args layout (§11.2): offsets shared by every revision up to `devtree_size`. */
-export const BootArgsOffset = {
-  revision: 0,
-  version: 2,
-  virtBase: 8,
-  physBase: 16,
-  memSize: 24,
-  topOfKernelData: 32,
-  video: 40,
-  machineType: 88,
-  devtree: 96,
-  devtreeSize: 104,
-  cmdline: 108,
-} as const;
-
-/** Newest boot-args revision m1n1's tooling reads (§11.2). */
-export const MAX_BOOT_ARGS_REVISION = 3;
-
-/** Length of `cmdline` per revision (§11.2). */
-export function bootArgsCmdlineLength(revision: number): number {
-  return revision <= 1 ? 256 : revision === 2 ? 608 : 1024;
-}
-
-/** Bytes of the boot-args structure of `revision` (384, 736 or 1152; §11.2). */
-export function bootArgsSize(revision: number): number {
-  // cmdline, then 4 bytes of padding to align boot_flags, then boot_flags and mem_size_actual.
-  return BootArgsOffset.cmdline + bootArgsCmdlineLength(revision) + 4 + 16;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -143,32 +117,6 @@ export interface ProxyClientStats {
   discarded: number;
 }
 
-export interface BootArgs {
-  /** Where the structure is (GET_BOOTARGS). */
-  readonly address: bigint;
-  readonly revision: number;
-  readonly version: number;
-  readonly virtBase: bigint;
-  readonly physBase: bigint;
-  readonly memSize: bigint;
-  readonly topOfKernelData: bigint;
-  readonly video: {
-    readonly base: bigint;
-    readonly display: bigint;
-    readonly stride: bigint;
-    readonly width: bigint;
-    readonly height: bigint;
-    readonly depth: bigint;
-  };
-  readonly machineType: number;
-  /** Virtual address of the ADT. */
-  readonly devtree: bigint;
-  readonly devtreeSize: number;
-  readonly cmdline: string;
-  readonly bootFlags: bigint;
-  readonly memSizeActual: bigint;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Internals
 
@@ -200,32 +148,6 @@ interface ExchangeOptions {
   readonly afterWrite?: () => Promise<void>;
   /** Restart the timeout when the writes complete (REQ_MEMWRITE: the data takes time to send). */
   readonly rearmAfterWrite?: boolean;
-}
-
-const FRAME_NAMES: Record<number, string> = {
-  [FrameType.Nop]: 'REQ_NOP',
-  [FrameType.Proxy]: 'REQ_PROXY',
-  [FrameType.MemRead]: 'REQ_MEMREAD',
-  [FrameType.MemWrite]: 'REQ_MEMWRITE',
-  [FrameType.Boot]: 'REQ_BOOT',
-  [FrameType.Event]: 'REQ_EVENT',
-};
-
-const KIND_TYPE: Record<M1n1Reply['kind'], number> = {
-  nop: FrameType.Nop,
-  proxy: FrameType.Proxy,
-  memread: FrameType.MemRead,
-  memwrite: FrameType.MemWrite,
-  boot: FrameType.Boot,
-  unknown: -1,
-};
-
-function replyType(r: M1n1Reply): number {
-  return r.kind === 'unknown' ? r.type : KIND_TYPE[r.kind];
-}
-
-function frameName(type: number): string {
-  return FRAME_NAMES[type] ?? `frame type 0x${type.toString(16)}`;
 }
 
 function hex(v: bigint | number): string {
@@ -299,10 +221,6 @@ function checkRange(addr: bigint, size: number, op: string): void {
  */
 const MAX_EVENT_DATA = 4096;
 
-function newParser(dataChecksums: boolean): ReplyParser {
-  return new ReplyParser({ dataChecksums, maxEventLength: MAX_EVENT_DATA });
-}
-
 function safely(fn: () => void): void {
   try {
     fn();
@@ -313,56 +231,6 @@ function safely(fn: () => void): void {
 
 function protocolError(message: string, details: Record<string, unknown>): RtkitError {
   return new RtkitError(ErrorCode.PROXY_PROTOCOL, message, details);
-}
-
-/** Parse the boot-args structure (§11.2) read from `address`. */
-export function parseBootArgs(bytes: Uint8Array, address = 0n): BootArgs {
-  if (bytes.length < 2) {
-    throw protocolError(`boot args are ${bytes.length} bytes`, { length: bytes.length });
-  }
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const revision = v.getUint16(BootArgsOffset.revision, true);
-  if (revision > MAX_BOOT_ARGS_REVISION) {
-    throw protocolError(`boot args revision ${revision} is newer than ${MAX_BOOT_ARGS_REVISION}`, {
-      revision,
-    });
-  }
-  const size = bootArgsSize(revision);
-  if (bytes.length < size) {
-    throw protocolError(`boot args revision ${revision} need ${size} bytes, got ${bytes.length}`, {
-      revision,
-      length: bytes.length,
-    });
-  }
-  const u64 = (at: number) => v.getBigUint64(at, true);
-  const cmdLen = bootArgsCmdlineLength(revision);
-  const cmd = bytes.subarray(BootArgsOffset.cmdline, BootArgsOffset.cmdline + cmdLen);
-  const nul = cmd.indexOf(0);
-  const flagsAt = size - 16;
-  const video = BootArgsOffset.video;
-  return {
-    address,
-    revision,
-    version: v.getUint16(BootArgsOffset.version, true),
-    virtBase: u64(BootArgsOffset.virtBase),
-    physBase: u64(BootArgsOffset.physBase),
-    memSize: u64(BootArgsOffset.memSize),
-    topOfKernelData: u64(BootArgsOffset.topOfKernelData),
-    video: {
-      base: u64(video),
-      display: u64(video + 8),
-      stride: u64(video + 16),
-      width: u64(video + 24),
-      height: u64(video + 32),
-      depth: u64(video + 40),
-    },
-    machineType: v.getUint32(BootArgsOffset.machineType, true),
-    devtree: u64(BootArgsOffset.devtree),
-    devtreeSize: v.getUint32(BootArgsOffset.devtreeSize, true),
-    cmdline: new TextDecoder().decode(nul < 0 ? cmd : cmd.subarray(0, nul)),
-    bootFlags: u64(flagsAt),
-    memSizeActual: u64(flagsAt + 8),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,7 +246,11 @@ export class ProxyClient {
   private readonly checkExceptions: boolean;
   private readonly maxTransfer: number;
   private readonly opts: ProxyClientOptions;
-  private parser = newParser(true);
+  /** Starts with checksums on, as every link does (§5); REQ_NOP replies switch it. */
+  private readonly parser = new ReplyParser({
+    dataChecksums: true,
+    maxEventLength: MAX_EVENT_DATA,
+  });
 
   private checksumsOn = true;
   private whoami_: number | undefined;
@@ -556,49 +428,49 @@ export class ProxyClient {
   // Memory and MMIO
 
   read8(addr: bigint): Promise<bigint> {
-    return this.access(ProxyOp.READ8, 1, addr, []);
+    return this.access(ProxyOp.READ8, addr, []);
   }
   read16(addr: bigint): Promise<bigint> {
-    return this.access(ProxyOp.READ16, 2, addr, []);
+    return this.access(ProxyOp.READ16, addr, []);
   }
   read32(addr: bigint): Promise<bigint> {
-    return this.access(ProxyOp.READ32, 4, addr, []);
+    return this.access(ProxyOp.READ32, addr, []);
   }
   read64(addr: bigint): Promise<bigint> {
-    return this.access(ProxyOp.READ64, 8, addr, []);
+    return this.access(ProxyOp.READ64, addr, []);
   }
   async write8(addr: bigint, value: bigint): Promise<void> {
-    await this.access(ProxyOp.WRITE8, 1, addr, [value]);
+    await this.access(ProxyOp.WRITE8, addr, [value]);
   }
   async write16(addr: bigint, value: bigint): Promise<void> {
-    await this.access(ProxyOp.WRITE16, 2, addr, [value]);
+    await this.access(ProxyOp.WRITE16, addr, [value]);
   }
   async write32(addr: bigint, value: bigint): Promise<void> {
-    await this.access(ProxyOp.WRITE32, 4, addr, [value]);
+    await this.access(ProxyOp.WRITE32, addr, [value]);
   }
   async write64(addr: bigint, value: bigint): Promise<void> {
-    await this.access(ProxyOp.WRITE64, 8, addr, [value]);
+    await this.access(ProxyOp.WRITE64, addr, [value]);
   }
   /** `*addr |= bits`; returns the new value. */
   set32(addr: bigint, bits: bigint): Promise<bigint> {
-    return this.access(ProxyOp.SET32, 4, addr, [bits]);
+    return this.access(ProxyOp.SET32, addr, [bits]);
   }
   set64(addr: bigint, bits: bigint): Promise<bigint> {
-    return this.access(ProxyOp.SET64, 8, addr, [bits]);
+    return this.access(ProxyOp.SET64, addr, [bits]);
   }
   /** `*addr &= ~bits`; returns the new value. */
   clear32(addr: bigint, bits: bigint): Promise<bigint> {
-    return this.access(ProxyOp.CLEAR32, 4, addr, [bits]);
+    return this.access(ProxyOp.CLEAR32, addr, [bits]);
   }
   clear64(addr: bigint, bits: bigint): Promise<bigint> {
-    return this.access(ProxyOp.CLEAR64, 8, addr, [bits]);
+    return this.access(ProxyOp.CLEAR64, addr, [bits]);
   }
   /** `*addr = (*addr & ~clear) | set`; returns the new value. */
   mask32(addr: bigint, clear: bigint, set: bigint): Promise<bigint> {
-    return this.access(ProxyOp.MASK32, 4, addr, [clear, set]);
+    return this.access(ProxyOp.MASK32, addr, [clear, set]);
   }
   mask64(addr: bigint, clear: bigint, set: bigint): Promise<bigint> {
-    return this.access(ProxyOp.MASK64, 8, addr, [clear, set]);
+    return this.access(ProxyOp.MASK64, addr, [clear, set]);
   }
 
   /** GET_EXC_COUNT: guarded faults since the last call (the device resets the counter). */
@@ -696,9 +568,10 @@ export class ProxyClient {
 
   /**
    * The boot args (§11.2): GET_BOOTARGS, the revision with two READ8s (it may be misaligned),
-   * then one REQ_MEMREAD of the revision's size. Revision > 3 → PROXY_PROTOCOL.
+   * then one REQ_MEMREAD of the revision's size. Revision > 3 → PROXY_PROTOCOL. `address` is
+   * where they are (GET_BOOTARGS).
    */
-  async readBootArgs(): Promise<BootArgs> {
+  async readBootArgs(): Promise<BootArgs & { readonly address: bigint }> {
     const address = await this.getBootArgs();
     if (address + 2n > U64_LIMIT) {
       throw protocolError(`GET_BOOTARGS answered ${hex(address)}`, { address });
@@ -706,28 +579,20 @@ export class ProxyClient {
     const lo = await this.read8(address);
     const hi = await this.read8(address + 1n);
     const revision = Number(lo | (hi << 8n));
-    if (revision > MAX_BOOT_ARGS_REVISION) {
-      throw protocolError(
-        `boot args revision ${revision} is newer than ${MAX_BOOT_ARGS_REVISION}`,
-        {
-          revision,
-          address,
-        },
-      );
-    }
+    checkBootArgsRevision(revision, { address });
     const size = bootArgsSize(revision);
     if (address + BigInt(size) > U64_LIMIT) {
       throw protocolError(`GET_BOOTARGS answered ${hex(address)}`, { address });
     }
     const bytes = await this.memRead(address, size);
-    const ba = parseBootArgs(bytes, address);
+    const ba = decodeBootArgs(bytes);
     if (ba.revision !== revision) {
       throw protocolError(`boot args revision changed from ${revision} to ${ba.revision}`, {
         revision,
         again: ba.revision,
       });
     }
-    return ba;
+    return { address, ...ba };
   }
 
   /** The ADT bytes: `devtree − virt_base + phys_base`, `devtree_size` bytes (§11.2). */
@@ -766,16 +631,12 @@ export class ProxyClient {
   // -------------------------------------------------------------------------------------------
   // Operations: `access` queues one unit; the helpers below run inside a unit (they never queue)
 
-  private async access(
-    op: number,
-    bytes: 1 | 2 | 4 | 8,
-    addr: bigint,
-    values: bigint[],
-  ): Promise<bigint> {
+  /** One READ/WRITE/SET/CLEAR/MASK op and its exception check; the op sets the width. */
+  private async access(op: number, addr: bigint, values: bigint[]): Promise<bigint> {
     const name = proxyOpName(op);
-    checkAddr(addr, bytes, name);
-    for (const v of values) checkValue(v, 8 * bytes, name);
-    const width = (1n << BigInt(8 * bytes)) - 1n;
+    const bits = memAccessOp(op)!.width;
+    checkAddr(addr, bits / 8, name);
+    for (const v of values) checkValue(v, bits, name);
     return this.unit(async () => {
       const v = await this.callProxy(op, [addr, ...values]);
       if (this.checkExceptions) {
@@ -789,7 +650,7 @@ export class ProxyClient {
         }
       }
       // The device answers a u64; a narrower access has no business in the upper bits.
-      return v & width;
+      return BigInt.asUintN(bits, v);
     });
   }
 
@@ -996,10 +857,12 @@ export class ProxyClient {
       });
     }
     const bytes = new TextEncoder().encode(`${path}\0`);
-    if (bytes.length > 1024) {
-      throw new RtkitError(ErrorCode.BAD_INPUT, `${name}: path is ${bytes.length} bytes long`, {
-        path,
-      });
+    if (bytes.length > MAX_ADT_PATH) {
+      throw new RtkitError(
+        ErrorCode.BAD_INPUT,
+        `${name}: path is ${bytes.length} bytes long with its NUL (at most ${MAX_ADT_PATH})`,
+        { path },
+      );
     }
     const heap = await this.heap();
     const ptr = heap.alloc(bytes.length);
@@ -1029,10 +892,10 @@ export class ProxyClient {
 
   private mismatch(op: string, expected: number, reply: M1n1Reply): RtkitError {
     this.needsResync = true;
-    return protocolError(`${op} got a ${frameName(replyType(reply))} reply`, {
+    return protocolError(`${op} got a ${frameTypeName(replyType(reply))} reply`, {
       op,
-      expected: frameName(expected),
-      got: frameName(replyType(reply)),
+      expected: frameTypeName(expected),
+      got: frameTypeName(replyType(reply)),
     });
   }
 
@@ -1195,10 +1058,7 @@ export class ProxyClient {
     }
     // Give up on what the parser holds (§7): bulk data that may never complete, or a candidate
     // frame (say a bogus event header announcing kilobytes) that would swallow the resync reply.
-    // A fresh parser, because flush() keeps expecting data when none of it has arrived yet.
-    const held = this.parser.flush();
-    this.parser = newParser(this.checksumsOn);
-    for (const item of held) this.handle(item);
+    for (const item of this.parser.flush()) this.handle(item);
     w.reject(
       new RtkitError(
         ErrorCode.TRANSPORT_TIMEOUT,
@@ -1316,10 +1176,10 @@ export class ProxyClient {
       this.needsResync = true;
       this.fail(
         w,
-        protocolError(`${w.op} got a ${frameName(type)} reply`, {
+        protocolError(`${w.op} got a ${frameTypeName(type)} reply`, {
           op: w.op,
-          expected: frameName(w.expect),
-          got: frameName(type),
+          expected: frameTypeName(w.expect),
+          got: frameTypeName(type),
           status: r.status,
         }),
       );

@@ -10,6 +10,9 @@ import {
   encodeEvent,
   encodeReply,
   encodeRequest,
+  encodeStatusReply,
+  FrameType,
+  frameTypeName,
   type M1n1Event,
   type M1n1Reply,
   type M1n1Request,
@@ -18,6 +21,7 @@ import {
   proxyRequest,
   ReplyStatus,
   replyStatusName,
+  replyType,
 } from './frames.js';
 import { EVENT_IRQTRACE, hexBytes, REPLY_VECTORS, REQUEST_VECTORS } from './testing/vectors.js';
 
@@ -137,6 +141,40 @@ describe('replies (M1N1-PROXY.md §2.4, §2.6, §3)', () => {
       'CSUMERR',
       'status 7',
     ]);
+  });
+
+  it('names frame types as m1n1 does, and gives every reply its type byte', () => {
+    expect([0, 1, 2, 3, 4, 5, 0x42].map(frameTypeName)).toEqual([
+      'REQ_NOP',
+      'REQ_PROXY',
+      'REQ_MEMREAD',
+      'REQ_MEMWRITE',
+      'REQ_BOOT',
+      'REQ_EVENT',
+      'frame type 0x42',
+    ]);
+    for (const [name, value] of REPLIES) {
+      expect(replyType(value)).toBe(hexBytes(REPLY_VECTORS[name])[3]);
+    }
+    expect(replyType({ kind: 'unknown', type: 9, status: 0, data: new Uint8Array(24) })).toBe(9);
+  });
+
+  it('status replies echo any type byte with zero data, REQ_EVENT included', () => {
+    for (const type of [...Object.values(FrameType), 0x42, 0xff]) {
+      const wire = encodeStatusReply(type, ReplyStatus.CsumErr);
+      expect(wire.length).toBe(36);
+      expect(Array.from(wire.subarray(0, 4))).toEqual([0xff, 0x55, 0xaa, type]);
+      expect(new DataView(wire.buffer).getInt32(4, true)).toBe(-4);
+      expect(wire.subarray(8, 32).every((b) => b === 0)).toBe(true);
+      if (type !== FrameType.Event) {
+        expect(decodeReply(wire)).toMatchObject({ ok: true, value: { status: -4 } });
+      }
+    }
+    // The same bytes as a typed reply with zero fields, where the type has one.
+    expect(encodeStatusReply(FrameType.Proxy, ReplyStatus.BadCmd)).toEqual(
+      encodeReply({ kind: 'proxy', status: -1, opcode: 0n, proxyStatus: 0n, retval: 0n }),
+    );
+    expect(() => encodeStatusReply(0x100, 0)).toThrow(/ENCODE_INVALID/);
   });
 
   it('reports a corrupted reply as a checksum failure', () => {

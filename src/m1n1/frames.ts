@@ -53,6 +53,20 @@ export const ExceptionCode = { Sync: 0, Irq: 1, Fiq: 2, SError: 3 } as const;
 /** REQ_EVENT types. m1n1: EVT_MMIOTRACE, EVT_IRQTRACE. */
 export const EventType = { MmioTrace: 1, IrqTrace: 2 } as const;
 
+const FRAME_TYPE_NAMES: Record<number, string> = {
+  [FrameType.Nop]: 'REQ_NOP',
+  [FrameType.Proxy]: 'REQ_PROXY',
+  [FrameType.MemRead]: 'REQ_MEMREAD',
+  [FrameType.MemWrite]: 'REQ_MEMWRITE',
+  [FrameType.Boot]: 'REQ_BOOT',
+  [FrameType.Event]: 'REQ_EVENT',
+};
+
+/** m1n1's name of a frame type (`REQ_NOP`, …), or `frame type 0x<t>` for an unknown one. */
+export function frameTypeName(type: number): string {
+  return FRAME_TYPE_NAMES[type] ?? `frame type 0x${type.toString(16)}`;
+}
+
 const STATUS_NAMES: Record<number, string> = {
   0: 'OK',
   [-1]: 'BADCMD',
@@ -330,10 +344,15 @@ const REPLY_TYPE: Record<Exclude<M1n1Reply['kind'], 'unknown'>, number> = {
   boot: FrameType.Boot,
 };
 
+/** The type byte of a reply. */
+export function replyType(reply: M1n1Reply): number {
+  return reply.kind === 'unknown' ? reply.type : REPLY_TYPE[reply.kind];
+}
+
 export function encodeReply(reply: M1n1Reply): Uint8Array {
   const b = new Uint8Array(REPLY_LENGTH);
   const v = view(b);
-  writeHeader(b, reply.kind === 'unknown' ? uint(reply.type, 8, 'type') : REPLY_TYPE[reply.kind]);
+  writeHeader(b, uint(replyType(reply), 8, 'type'));
   v.setInt32(4, s32(reply.status, 'status'), true);
   switch (reply.kind) {
     case 'nop':
@@ -366,6 +385,18 @@ export function encodeReply(reply: M1n1Reply): Uint8Array {
       b.set(reply.data, 8);
       break;
   }
+  return seal(b);
+}
+
+/**
+ * A 36-byte reply with a status and zero data, echoing the type byte of the request: how m1n1
+ * answers a request it rejects whole (CSUMERR, BADCMD). Any type byte, REQ_EVENT's included:
+ * m1n1 answers whatever type word it read with a reply of that type.
+ */
+export function encodeStatusReply(type: number, status: number): Uint8Array {
+  const b = new Uint8Array(REPLY_LENGTH);
+  writeHeader(b, uint(type, 8, 'type'));
+  view(b).setInt32(4, s32(status, 'status'), true);
   return seal(b);
 }
 

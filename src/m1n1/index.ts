@@ -19,6 +19,18 @@ export {
   parseAdt,
 } from './adt.js';
 export {
+  type BootArgs,
+  BootArgsOffset,
+  bootArgsCmdlineLength,
+  bootArgsSize,
+  checkBootArgsRevision,
+  decodeBootArgs,
+  encodeBootArgs,
+  MAX_BOOT_ARGS_REVISION,
+  parseBootArgs,
+  type VideoArgs,
+} from './boot-args.js';
+export {
   type BulkCheck,
   bulkWireLength,
   checkBulkData,
@@ -34,22 +46,16 @@ export {
 } from './checksum.js';
 export {
   BOOTSTRAP_TIMEOUT_MS,
-  type BootArgs,
-  BootArgsOffset,
   type BootReply,
-  bootArgsCmdlineLength,
-  bootArgsSize,
   DEFAULT_MAX_TRANSFER,
   DEFAULT_TIMEOUT_MS,
   HEAP_GAP,
   HEAP_SIZE,
   MAX_ADT_SIZE,
-  MAX_BOOT_ARGS_REVISION,
   MAX_MEM_CALL,
   ProxyClient,
   type ProxyClientOptions,
   type ProxyClientStats,
-  parseBootArgs,
   type StaleItem,
   UART_INITIAL_BAUD,
 } from './client.js';
@@ -67,10 +73,12 @@ export {
   encodeEvent,
   encodeReply,
   encodeRequest,
+  encodeStatusReply,
   eventLength,
   Feature,
   FRAME_PREFIX,
   FrameType,
+  frameTypeName,
   hasPrefix,
   type M1n1Event,
   type M1n1Reply,
@@ -83,15 +91,23 @@ export {
   REQUEST_LENGTH,
   ReplyStatus,
   replyStatusName,
+  replyType,
 } from './frames.js';
 export { HEAP_DEFAULT_ALIGN, HEAP_PAGE_ALIGN, ProxyHeap } from './heap.js';
 export type { ByteLink } from './link.js';
 export {
+  type AccessWidth,
   BAUD_SWITCH,
   CPU_FEATURES_SIZE,
   ExcGuard,
   FAULT_MARKER,
+  faultMarker,
   Iodev,
+  MAX_ADT_PATH,
+  type MemOpKind,
+  memAccessOp,
+  memOpResult,
+  memsetWidth,
   ProxyOp,
   proxyOpName,
 } from './opcodes.js';

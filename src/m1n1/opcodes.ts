@@ -140,6 +140,49 @@ export function proxyOpName(op: number | bigint): string {
   return NAMES.get(n) ?? `op 0x${op.toString(16)}`;
 }
 
+/** Width in bits of a memory access op (READ8…READ64, MEMSET8…MEMSET64, …). */
+export type AccessWidth = 8 | 16 | 32 | 64;
+
+/** The READ/WRITE/SET/CLEAR/MASK family (`0x100`–`0x113`), in opcode order. */
+export type MemOpKind = 'write' | 'read' | 'set' | 'clear' | 'mask';
+
+const MEM_OP_KINDS: readonly MemOpKind[] = ['write', 'read', 'set', 'clear', 'mask'];
+/** m1n1 numbers every sized family 64, 32, 16, 8 (`WRITE64` = 0x100 … `WRITE8` = 0x103). */
+const WIDTH_BY_LOW_BITS: readonly AccessWidth[] = [64, 32, 16, 8];
+
+/** What a READ/WRITE/SET/CLEAR/MASK opcode does and its width; undefined for any other op. */
+export function memAccessOp(op: number): { kind: MemOpKind; width: AccessWidth } | undefined {
+  if (!Number.isInteger(op) || op < ProxyOp.WRITE64 || op > ProxyOp.MASK8) return undefined;
+  const i = op - ProxyOp.WRITE64;
+  return { kind: MEM_OP_KINDS[i >> 2]!, width: WIDTH_BY_LOW_BITS[i & 3]! };
+}
+
+/** The width of a MEMSET64/32/16/8 opcode; undefined for any other op. */
+export function memsetWidth(op: number): AccessWidth | undefined {
+  if (!Number.isInteger(op) || op < ProxyOp.MEMSET64 || op > ProxyOp.MEMSET8) return undefined;
+  return WIDTH_BY_LOW_BITS[op & 3];
+}
+
+/**
+ * What SETn, CLEARn and MASKn store and return (m1n1 `proxy.c`): `old | a1`, `old & ~a1`,
+ * `(old & ~a1) | a2`, cut to the access width.
+ */
+export function memOpResult(
+  kind: 'set' | 'clear' | 'mask',
+  old: bigint,
+  a1: bigint,
+  a2: bigint,
+  width: AccessWidth,
+): bigint {
+  const v = kind === 'set' ? old | a1 : kind === 'clear' ? old & ~a1 : (old & ~a1) | a2;
+  return BigInt.asUintN(width, v);
+}
+
+/** What a guarded read of `width` bits returns after a fault: FAULT_MARKER cut to the width (§6). */
+export function faultMarker(width: AccessWidth): bigint {
+  return BigInt.asUintN(width, FAULT_MARKER);
+}
+
 /** Iodev numbers (§1): what IODEV_WHOAMI answers. */
 export const Iodev = { Uart: 0, Dockchannel: 1, UsbVuart: 3, Usb0: 4 } as const;
 
@@ -148,6 +191,12 @@ export const ExcGuard = { Off: 0, Skip: 1, Mark: 2, Return: 3, Silent: 0x100 } a
 
 /** The value a guarded read returns after a fault (§6), before truncation to the access width. */
 export const FAULT_MARKER = 0xacce5515abad1dean;
+
+/**
+ * Longest ADT path passed to PMGR_ADT_POWER_ENABLE/DISABLE, NUL included. Ours (m1n1 reads up to
+ * the NUL): the client refuses longer paths, the simulated server stops reading there.
+ */
+export const MAX_ADT_PATH = 1024;
 
 /** What m1n1's host tooling and ours offer as SET_BAUD arguments (§7). */
 export const BAUD_SWITCH = { baud: 1_500_000, count: 16, pattern: 0x005aa5f0 } as const;

@@ -7,9 +7,11 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bulkWireLength } from './bulk.js';
 import { encodeEvent, encodeRequest, proxyRequest } from './frames.js';
 import { type ReplyItem, ReplyParser, type RequestItem, RequestParser } from './parser.js';
 import {
+  concatBytes,
   EVENT_IRQTRACE,
   hexBytes,
   REPLY_VECTORS,
@@ -19,16 +21,6 @@ import {
 
 type Item = ReplyItem | RequestItem;
 type Parser = ReplyParser | RequestParser;
-
-const concat = (parts: readonly Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 /** Random bytes mixed with fragments of the frame prefix, the hard cases for resync. */
 const FRAGMENTS = [
@@ -44,7 +36,7 @@ const garbage = fc
   .array(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.constantFrom(...FRAGMENTS)), {
     maxLength: 6,
   })
-  .map(concat);
+  .map((parts) => concatBytes(...parts));
 
 const REPLY_FRAMES = [
   ...Object.values(REPLY_VECTORS).map(hexBytes),
@@ -65,7 +57,7 @@ function scenario(frames: readonly Uint8Array[]) {
       cuts: fc.array(fc.nat(), { maxLength: 12 }),
     })
     .map(({ parts, tail, cuts }) => {
-      const stream = concat([...parts.flat(), tail]);
+      const stream = concatBytes(...parts.flat(), tail);
       const at = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
       const chunks = [0, ...at, stream.length]
         .slice(1)
@@ -119,7 +111,7 @@ for (const [name, make, frames] of PARSERS) {
       fc.assert(
         fc.property(scenario(frames), ({ stream, chunks, frames: inserted }) => {
           const items = run(make(), chunks);
-          expect(toHex(concat(items.map(bytesOf)))).toBe(toHex(stream));
+          expect(toHex(concatBytes(...items.map(bytesOf)))).toBe(toHex(stream));
           const found = items.filter((i) => ['reply', 'event', 'request'].includes(i.kind));
           expect(found.map((i) => toHex(bytesOf(i)))).toEqual(inserted.map(toHex));
           expect(normalise(items)).toEqual(normalise(run(make(), [stream])));
@@ -132,7 +124,7 @@ for (const [name, make, frames] of PARSERS) {
       fc.assert(
         fc.property(fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 10 }), (chunks) => {
           const items = run(make(), chunks);
-          expect(toHex(concat(items.map(bytesOf)))).toBe(toHex(concat(chunks)));
+          expect(toHex(concatBytes(...items.map(bytesOf)))).toBe(toHex(concatBytes(...chunks)));
         }),
         { numRuns: 300 },
       );
@@ -145,9 +137,45 @@ describe("afterBadFrame: 'skip' fuzz", () => {
     fc.assert(
       fc.property(scenario(REPLY_FRAMES), ({ stream, chunks }) => {
         const items = run(new ReplyParser({ afterBadFrame: 'skip' }), chunks);
-        expect(toHex(concat(items.map(bytesOf)))).toBe(toHex(stream));
+        expect(toHex(concatBytes(...items.map(bytesOf)))).toBe(toHex(stream));
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('flush with bulk data pending', () => {
+  it('keeps every byte once, leaves the parser empty and scanning for frames again', () => {
+    const nop = hexBytes(REPLY_VECTORS.nopAccepted);
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 64 }),
+        fc.boolean(),
+        fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 4 }),
+        (size, checksums, chunks) => {
+          const p = new ReplyParser({ dataChecksums: checksums });
+          p.readData(size, { checksums, expected: 0 });
+          const items: Item[] = [];
+          for (const c of chunks) items.push(...p.push(c));
+          items.push(...p.flush());
+          expect(p.buffered).toBe(0);
+          const stream = concatBytes(...chunks);
+          let rest = items;
+          let from = 0;
+          if (items[0]?.kind === 'data') {
+            // Complete data comes first; its sentinel (checksums off) is not part of `data`.
+            expect(toHex(items[0].data)).toBe(toHex(stream.subarray(0, size)));
+            rest = items.slice(1);
+            from = bulkWireLength(size, checksums);
+          } else {
+            expect(stream.length).toBeLessThan(bulkWireLength(size, checksums));
+          }
+          expect(rest.some((i) => i.kind === 'data')).toBe(false);
+          expect(toHex(concatBytes(...rest.map(bytesOf)))).toBe(toHex(stream.subarray(from)));
+          expect(p.push(nop).map((i) => i.kind)).toEqual(['reply']);
+        },
+      ),
+      { seed: 0x5eed, numRuns: 300 },
     );
   });
 });

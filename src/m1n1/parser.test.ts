@@ -8,19 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { encodeMemReadReply, encodeMemWrite } from './bulk.js';
 import { encodeEvent, encodeRequest, proxyRequest } from './frames.js';
 import { type ReplyItem, ReplyParser, type RequestItem, RequestParser } from './parser.js';
-import { EVENT_IRQTRACE, hexBytes, REPLY_VECTORS, REQUEST_VECTORS } from './testing/vectors.js';
+import {
+  concatBytes as cat,
+  EVENT_IRQTRACE,
+  hexBytes,
+  REPLY_VECTORS,
+  REQUEST_VECTORS,
+} from './testing/vectors.js';
 
 /** Latin-1: one byte per character, so `\xff` is the byte FF. */
 const text = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 const GET_BASE = hexBytes(REPLY_VECTORS.getBase);
 const BOOT = hexBytes(REPLY_VECTORS.boot);
 const NOP = hexBytes(REPLY_VECTORS.nopAccepted);
@@ -193,6 +190,43 @@ describe('ReplyParser framing fixtures', () => {
     expect(p.next()).toBeUndefined();
     p.feed(wire.subarray(40));
     expect(p.next()).toMatchObject({ kind: 'data', data, valid: false, reason: 'data-checksum' });
+  });
+
+  it('flush abandons bulk data of which nothing arrived: no item, frames are parsed again', () => {
+    for (const checksums of [true, false]) {
+      const p = new ReplyParser({ dataChecksums: checksums });
+      p.readData(16, { checksums, expected: 0 });
+      expect(p.flush()).toEqual([]);
+      expect(p.buffered).toBe(0);
+      // The resync reply after a timeout is a frame, not the first bytes of the lost data.
+      expect(summary(p.push(cat(text('hi'), NOP)))).toEqual(['console:hi', 'reply:nop']);
+      // And a new transfer can be announced.
+      p.readData(2, { checksums, expected: 0 });
+      expect(p.flush()).toEqual([]);
+    }
+  });
+
+  it('flush reports the part of bulk data that arrived as one truncated discard', () => {
+    for (const checksums of [true, false]) {
+      const p = new ReplyParser({ dataChecksums: checksums });
+      p.readData(16, { checksums, expected: 0 });
+      // Data bytes that look like a frame prefix are still data until flush.
+      expect(p.push(hexBytes('ff55aa00 0102'))).toEqual([]);
+      const items = p.flush();
+      expect(summary(items)).toEqual(['discarded:truncated:6']);
+      expect(items[0]).toMatchObject({
+        detail: `bulk data ended after 6 of ${checksums ? 16 : 20} bytes`,
+        bytes: hexBytes('ff55aa00 0102'),
+      });
+      expect(summary(p.push(GET_BASE))).toEqual(['reply:proxy']);
+    }
+  });
+
+  it('flush completes bulk data that did arrive before giving up on the rest', () => {
+    const p = new ReplyParser();
+    p.readData(2, { checksums: true, expected: 0 });
+    p.feed(cat(Uint8Array.of(1, 2), GET_BASE.subarray(0, 10)));
+    expect(summary(p.flush())).toEqual(['data:2:data-checksum', 'discarded:truncated:10']);
   });
 
   it('readData misuse throws BAD_INPUT', () => {

@@ -184,9 +184,14 @@ abstract class FrameStream<Item> {
   }
 
   /**
-   * End of input, or giving up on what is held (a client timeout, §7): return the remaining
-   * items, reporting incomplete frames and bulk data as `truncated` discards. Bytes after an
-   * incomplete candidate are rescanned, so a complete frame held behind it still comes out.
+   * End of input, or giving up on what is held (a client timeout before the resync REQ_NOP, §7):
+   * return the remaining items and leave the parser empty, scanning for frames again. Incomplete
+   * frames are reported as `truncated` discards; bytes after one are rescanned, so a complete
+   * frame held behind it still comes out. A pending `readData` is abandoned: the part of the bulk
+   * data that arrived (all of it held, since it is shorter than announced) is one `truncated`
+   * discard, and nothing is reported when none of it arrived. Bytes that come later are frames
+   * or console text again — the device that stopped sending data mid-transfer is resynchronised
+   * by the caller, not by the parser.
    */
   flush(): (Item | DataItem)[] {
     const out: (Item | DataItem)[] = [];
@@ -195,12 +200,16 @@ abstract class FrameStream<Item> {
       for (;;) {
         for (let item = this.next(); item !== undefined; item = this.next()) out.push(item);
         const held = this.end - this.start;
-        if (held === 0) return out;
         if (this.data !== undefined) {
+          const need = bulkWireLength(this.data.size, this.data.checksums);
           this.data = undefined;
-          out.push(this.discardItem(this.take(held), 'truncated', 'bulk data ended early'));
+          if (held > 0) {
+            const detail = `bulk data ended after ${held} of ${need} bytes`;
+            out.push(this.discardItem(this.take(held), 'truncated', detail));
+          }
           return out;
         }
+        if (held === 0) return out;
         out.push(this.discard(held, 'truncated', `frame ended after ${held} bytes`)!);
       }
     } finally {

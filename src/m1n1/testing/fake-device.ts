@@ -16,6 +16,7 @@ import { DATA_CHECKSUM_DISABLED } from '../checksum.js';
 import {
   encodeEvent,
   encodeReply,
+  encodeStatusReply,
   FrameType,
   type M1n1Event,
   type M1n1Request,
@@ -23,10 +24,19 @@ import {
   ReplyStatus,
 } from '../frames.js';
 import type { ByteLink } from '../link.js';
-import { FAULT_MARKER, Iodev, ProxyOp } from '../opcodes.js';
+import {
+  type AccessWidth,
+  faultMarker,
+  Iodev,
+  MAX_ADT_PATH,
+  memAccessOp,
+  memOpResult,
+  ProxyOp,
+} from '../opcodes.js';
 import { type RequestItem, RequestParser } from '../parser.js';
 
-export type Width = 8 | 16 | 32 | 64;
+/** An access width in bits (the proxy ops' `AccessWidth`). */
+export type Width = AccessWidth;
 
 /** Device registers at a fixed range; addresses passed are absolute. */
 export interface MmioHook {
@@ -72,22 +82,6 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 function mask(width: Width): bigint {
   return (1n << BigInt(width)) - 1n;
-}
-
-/** A reply of `type` with `status` and zero data (CSUMERR/BADCMD answers). */
-function statusReply(type: number, status: number): Uint8Array {
-  switch (type) {
-    case FrameType.Nop:
-      return encodeReply({ kind: 'nop', status, features: 0n });
-    case FrameType.Proxy:
-      return encodeReply({ kind: 'proxy', status, opcode: 0n, proxyStatus: 0n, retval: 0n });
-    case FrameType.MemRead:
-      return encodeReply({ kind: 'memread', status, dataChecksum: 0 });
-    case FrameType.MemWrite:
-      return encodeReply({ kind: 'memwrite', status, dataChecksum: 0 });
-    default:
-      return encodeReply({ kind: 'unknown', type, status, data: new Uint8Array(24) });
-  }
 }
 
 export class FakeDevice {
@@ -221,7 +215,7 @@ export class FakeDevice {
       case 'discarded':
         // m1n1 reads 64 bytes after any prefix and answers a bad checksum with CSUMERR.
         if (item.reason === 'checksum' && item.bytes.length === 64 && item.bytes[3] !== 5) {
-          this.send(statusReply(item.bytes[3]!, ReplyStatus.CsumErr));
+          this.send(encodeStatusReply(item.bytes[3]!, ReplyStatus.CsumErr));
         } else this.garbage.push(item.bytes);
         return;
       case 'data':
@@ -264,7 +258,7 @@ export class FakeDevice {
         if (size > MAX_FAKE_TRANSFER || (size > 0 && !this.isRam(req.addr, size))) {
           this.excCount = 1;
           this.sendConsole('Exception taken during REQ_MEMREAD\n');
-          return statusReply(FrameType.MemRead, ReplyStatus.XfrErr);
+          return encodeStatusReply(FrameType.MemRead, ReplyStatus.XfrErr);
         }
         return encodeMemReadReply(this.peek(req.addr, size), this.dataChecksums);
       }
@@ -278,7 +272,7 @@ export class FakeDevice {
         }
         if (this.excCount > 0 || size > MAX_FAKE_TRANSFER) {
           // §3.2 sharp edge: the data is not consumed; the parser will scan it for frames.
-          return statusReply(FrameType.MemWrite, ReplyStatus.XfrErr);
+          return encodeStatusReply(FrameType.MemWrite, ReplyStatus.XfrErr);
         }
         this.pendingWrite = { addr: req.addr, size, transform };
         this.parser.readData(size, { checksums: this.dataChecksums, expected: req.dataChecksum });
@@ -286,7 +280,7 @@ export class FakeDevice {
       }
       case 'unknown':
         if (req.type === FrameType.Event) return undefined;
-        return statusReply(req.type, ReplyStatus.BadCmd);
+        return encodeStatusReply(req.type, ReplyStatus.BadCmd);
     }
   }
 
@@ -298,7 +292,8 @@ export class FakeDevice {
     const reply = encodeReply({
       kind: 'memwrite',
       status: item.valid ? ReplyStatus.Ok : ReplyStatus.XfrErr,
-      dataChecksum: this.dataChecksums ? item.checksum : DATA_CHECKSUM_DISABLED,
+      // No checksum is computed with checksums off: the field is then 0xD0DECADE (§5).
+      dataChecksum: item.checksum ?? DATA_CHECKSUM_DISABLED,
     });
     this.send(w.transform ? w.transform(reply) : reply);
   }
@@ -346,7 +341,7 @@ export class FakeDevice {
       }
       case ProxyOp.PMGR_ADT_POWER_ENABLE:
       case ProxyOp.PMGR_ADT_POWER_DISABLE: {
-        const raw = this.peek(a(0), 256);
+        const raw = this.peek(a(0), MAX_ADT_PATH);
         const end = raw.indexOf(0);
         const path = new TextDecoder().decode(raw.subarray(0, end < 0 ? raw.length : end));
         this.powered.push({
@@ -356,19 +351,19 @@ export class FakeDevice {
         return ok(this.pmgrResult);
       }
     }
-    if (op >= ProxyOp.WRITE64 && op <= ProxyOp.MASK8) {
-      const width = ([64, 32, 16, 8] as const)[(op - ProxyOp.WRITE64) & 3]!;
-      const group = (op - ProxyOp.WRITE64) >> 2; // 0 write, 1 read, 2 set, 3 clear, 4 mask
+    const access = memAccessOp(op);
+    if (access !== undefined) {
+      const { kind, width } = access;
       const addr = a(0);
-      if (group === 0) {
+      if (kind === 'write') {
         this.store(addr, width, a(1));
         return ok(0n);
       }
       const old = this.load(addr, width);
-      if (group === 1 || old === undefined) return ok(old ?? FAULT_MARKER & mask(width));
-      const next = group === 2 ? old | a(1) : group === 3 ? old & ~a(1) : (old & ~a(1)) | a(2);
-      this.store(addr, width, next & mask(width));
-      return ok(next & mask(width));
+      if (kind === 'read' || old === undefined) return ok(old ?? faultMarker(width));
+      const next = memOpResult(kind, old, a(1), a(2), width);
+      this.store(addr, width, next);
+      return ok(next);
     }
     return this.badcmd(opcode);
   }

@@ -16,12 +16,14 @@
  *    with side effects such as a RECV1 dequeue).
  */
 
+import type { AccessWidth } from '../../m1n1/opcodes.js';
 import type { MmioBus } from '../bus.js';
 import { PHYS_LIMIT } from '../memory/address.js';
 import type { PhysicalMemory } from '../memory/physical.js';
 import type { SramRegion } from '../memory/sram.js';
 
-export type AccessWidth = 8 | 16 | 32 | 64;
+/** The proxy ops' access widths (m1n1/opcodes.ts), re-exported for the simulator's API. */
+export type { AccessWidth };
 export type RegionKind = 'ram' | 'sram' | 'mmio';
 
 export interface MapRegion {

@@ -18,6 +18,7 @@ import { FAULT_MARKER, ProxyOp } from '../../m1n1/opcodes.js';
 import { type ReplyItem, ReplyParser } from '../../m1n1/parser.js';
 import { createLinkPair, type MockEnd } from '../../m1n1/testing/mock-link.js';
 import {
+  concatBytes as cat,
   DATA_00_0F,
   DATA_DEADBEEF,
   hexBytes,
@@ -37,15 +38,6 @@ const UNMAPPED = 0x1000n;
 const U64 = (1n << 64n) - 1n;
 const RAM_END = 0x8_8000_0000n;
 
-const cat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 const latin1 = (b: Uint8Array | number[]): string => String.fromCharCode(...b);
 
 /** The host end: every received byte, and the same bytes parsed as replies. */

@@ -21,22 +21,28 @@ import { encodeMemReadReply } from '../../m1n1/bulk.js';
 import { DATA_CHECKSUM_DISABLED, m1n1Checksum } from '../../m1n1/checksum.js';
 import {
   encodeReply,
+  encodeStatusReply,
   FrameType,
   type M1n1Request,
   ProxyStatus,
-  REPLY_LENGTH,
   ReplyStatus,
 } from '../../m1n1/frames.js';
 import type { ByteLink } from '../../m1n1/link.js';
 import {
+  type AccessWidth,
   CPU_FEATURES_SIZE,
   FAULT_MARKER,
+  faultMarker,
   Iodev,
+  MAX_ADT_PATH,
+  memAccessOp,
+  memOpResult,
+  memsetWidth,
   ProxyOp,
   proxyOpName,
 } from '../../m1n1/opcodes.js';
 import { type DataItem, type RequestItem, RequestParser } from '../../m1n1/parser.js';
-import type { AccessWidth, MemoryFault } from './memory-map.js';
+import type { MemoryFault } from './memory-map.js';
 import type { SimulatedMac } from './simulated-mac.js';
 
 export interface ProxyServerOptions {
@@ -82,8 +88,6 @@ export interface ProxyServerStats {
 const MAX_UDELAY_US = 10_000_000n;
 /** Most SET_BAUD pattern repetitions written (m1n1 writes `count` of them, whatever it is). */
 const MAX_BAUD_PATTERN = 4096n;
-/** Longest NUL-terminated string read for PMGR_ADT_POWER_* (an ADT path). */
-const MAX_PATH_LENGTH = 1024;
 const U64 = (1n << 64n) - 1n;
 /** What m1n1's `int` −1 becomes in the u64 retval. */
 const RET_ERROR = U64;
@@ -113,42 +117,8 @@ interface PendingWrite {
   readonly mode: 'on' | 'off' | 'off-field';
 }
 
-const WIDTH_BY_LOW_BITS: readonly AccessWidth[] = [64, 32, 16, 8];
-
 function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
-}
-
-/** A 36-byte reply with only a type and a status (CSUMERR, BADCMD, internal errors). */
-function statusReply(type: number, status: number): Uint8Array {
-  switch (type) {
-    case FrameType.Nop:
-      return encodeReply({ kind: 'nop', status, features: 0n });
-    case FrameType.Proxy:
-      return encodeReply({
-        kind: 'proxy',
-        status,
-        opcode: 0n,
-        proxyStatus: ProxyStatus.Ok,
-        retval: 0n,
-      });
-    case FrameType.MemRead:
-      return encodeReply({ kind: 'memread', status, dataChecksum: 0 });
-    case FrameType.MemWrite:
-      return encodeReply({ kind: 'memwrite', status, dataChecksum: 0 });
-    case FrameType.Event: {
-      // m1n1 answers whatever type word it read with a 36-byte reply, even REQ_EVENT's, which
-      // our encoder keeps for the variable-length event layout.
-      const b = new Uint8Array(REPLY_LENGTH);
-      const v = new DataView(b.buffer);
-      b.set([0xff, 0x55, 0xaa, type]);
-      v.setInt32(4, status, true);
-      v.setUint32(REPLY_LENGTH - 4, m1n1Checksum(b, 0, REPLY_LENGTH - 4), true);
-      return b;
-    }
-    default:
-      return encodeReply({ kind: 'unknown', type, status, data: new Uint8Array(24) });
-  }
 }
 
 const TEXT = new TextEncoder();
@@ -291,7 +261,7 @@ export class ProxyServer {
     const type =
       item.kind === 'request' ? item.bytes[3]! : item.kind === 'data' ? FrameType.MemWrite : -1;
     if (item.kind === 'data') s.pending = undefined;
-    if (type >= 0) this.send(s, statusReply(type, ReplyStatus.Inval));
+    if (type >= 0) this.send(s, encodeStatusReply(type, ReplyStatus.Inval));
   }
 
   private handle(s: Session, item: RequestItem | DataItem): Promise<void> | undefined {
@@ -307,7 +277,7 @@ export class ProxyServer {
         if (item.reason === 'checksum') {
           this.stats.badChecksums++;
           this.log(`proxy: ${item.detail}`);
-          this.send(s, statusReply(item.bytes[3]!, ReplyStatus.CsumErr));
+          this.send(s, encodeStatusReply(item.bytes[3]!, ReplyStatus.CsumErr));
         }
         return undefined;
       default:
@@ -353,7 +323,7 @@ export class ProxyServer {
         this.memWrite(s, req.addr, req.size, req.dataChecksum);
         return undefined;
       default:
-        this.send(s, statusReply(req.type, ReplyStatus.BadCmd));
+        this.send(s, encodeStatusReply(req.type, ReplyStatus.BadCmd));
         return undefined;
     }
   }
@@ -426,8 +396,10 @@ export class ProxyServer {
     }
     let dataChecksum: number;
     if (p.mode === 'on') {
-      dataChecksum = item.checksum;
-      if (item.checksum !== p.expected >>> 0) status = ReplyStatus.XfrErr;
+      // Read with checksums on, so the parser has computed it; size 0 is compared too (m1n1
+      // checks the checksum of nothing, 0x73736542).
+      dataChecksum = item.checksum ?? m1n1Checksum(item.data);
+      if (dataChecksum !== p.expected >>> 0) status = ReplyStatus.XfrErr;
     } else {
       dataChecksum = DATA_CHECKSUM_DISABLED;
       if (p.mode === 'off-field' || !item.valid) status = ReplyStatus.XfrErr;
@@ -461,27 +433,24 @@ export class ProxyServer {
     const mem = this.mac.memory;
     const layout = this.mac.layout;
 
-    if (op >= ProxyOp.WRITE64 && op <= ProxyOp.MASK8) {
-      const width = WIDTH_BY_LOW_BITS[op & 3]!;
-      const kind = (op - ProxyOp.WRITE64) >> 2;
-      if (kind === 0) {
+    const access = memAccessOp(op);
+    if (access !== undefined) {
+      const { kind, width } = access;
+      if (kind === 'write') {
         const f = mem.write(a0, width, a1);
         if (f) this.fault(s, f, name, 'SKIP');
         return reply(0n);
       }
       const old = this.load(s, a0, width, name);
-      if (kind === 1) return reply(old);
-      const mask = BigInt.asUintN(width, -1n);
-      let value: bigint;
-      if (kind === 2) value = old | (a1 & mask);
-      else if (kind === 3) value = old & ~a1 & mask;
-      else value = ((old & ~a1) | a2) & mask;
+      if (kind === 'read') return reply(old);
+      const value = memOpResult(kind, old, a1, a2, width);
       const f = mem.write(a0, width, value);
       if (f) this.fault(s, f, name, 'MARK');
       return reply(value);
     }
-    if (op >= ProxyOp.MEMSET64 && op <= ProxyOp.MEMSET8) {
-      const f = mem.fill(a0, WIDTH_BY_LOW_BITS[op & 3]!, a1, a2);
+    const fillWidth = memsetWidth(op);
+    if (fillWidth !== undefined) {
+      const f = mem.fill(a0, fillWidth, a1, a2);
       if (f) this.fault(s, f, name, 'RETURN');
       return reply(0n);
     }
@@ -548,7 +517,7 @@ export class ProxyServer {
     const r = this.mac.memory.read(addr, width);
     if (r.ok) return r.value;
     this.fault(s, r.fault, op, 'MARK');
-    return BigInt.asUintN(width, FAULT_MARKER);
+    return faultMarker(width);
   }
 
   /**
@@ -557,7 +526,7 @@ export class ProxyServer {
    */
   private adtPower(s: Session, ptr: bigint, op: string): bigint {
     const bytes: number[] = [];
-    for (let i = 0; i < MAX_PATH_LENGTH; i++) {
+    for (let i = 0; i < MAX_ADT_PATH; i++) {
       const r = this.mac.memory.read(ptr + BigInt(i), 8);
       if (!r.ok) {
         this.fault(s, r.fault, op, 'MARK');
@@ -566,7 +535,7 @@ export class ProxyServer {
       if (r.value === 0n) break;
       bytes.push(Number(r.value));
     }
-    if (bytes.length === MAX_PATH_LENGTH) {
+    if (bytes.length === MAX_ADT_PATH) {
       this.console(s, `pmgr: path at ${hex(ptr)} is not NUL-terminated\n`);
       return RET_ERROR;
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isRtkitError } from '../../errors.js';
-import { decodeBootArgs } from './boot-args.js';
+import { decodeBootArgs } from '../../m1n1/boot-args.js';
 import { MAC_MEMORY, SimulatedMac } from './simulated-mac.js';
 
 describe('SimulatedMac', () => {

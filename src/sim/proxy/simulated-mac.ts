@@ -20,10 +20,10 @@
 
 import { ErrorCode, RtkitError } from '../../errors.js';
 import { Adt, encodeAdt } from '../../m1n1/adt.js';
+import { type BootArgs, encodeBootArgs } from '../../m1n1/boot-args.js';
 import { PROFILE_NAMES, type ProfileName } from '../profiles/index.js';
 import { type SimCoprocessor, SimSoc } from '../soc.js';
 import { type AdtCoprocessor, buildSocAdt } from './adt-image.js';
-import { type BootArgs, encodeBootArgs } from './boot-args.js';
 import { ProxyMemoryMap } from './memory-map.js';
 
 export interface SimulatedMacOptions {
