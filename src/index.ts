@@ -15,6 +15,7 @@ export * from './crashlog/index.js';
 export * from './drivers/smc/index.js';
 export { ErrorCode, isRtkitError, RtkitError } from './errors.js';
 export * from './host/index.js';
+export * from './m1n1/index.js';
 export * from './mailbox/index.js';
 export * from './protocol/index.js';
 export * from './syslog/index.js';

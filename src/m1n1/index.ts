@@ -61,7 +61,7 @@ export {
 } from './client.js';
 export {
   BootReason,
-  type Decoded,
+  type Decoded as DecodedFrame,
   type DiscardReason,
   decodeEvent,
   decodeReply,

@@ -14,3 +14,13 @@ export {
   simSram,
   strategiesFor,
 } from './sim-host.js';
+export {
+  locateCoprocessor,
+  openProxyCoprocessor,
+  type ProxyCoprocessor,
+  type ProxyCoprocessorInfo,
+  type ProxyCoprocessorOptions,
+  proxyHostMemory,
+  proxySram,
+  proxyStrategies,
+} from './proxy-host.js';
