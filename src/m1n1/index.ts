@@ -123,3 +123,11 @@ export {
   RequestParser,
 } from './parser.js';
 export { ProxyMmio } from './proxy-mmio.js';
+export {
+  checkBaudRate,
+  DEFAULT_BAUD_RATE,
+  type WebSerialLinkOptions,
+  type WebSerialOpenOptions,
+  type WebSerialPortLike,
+  webSerialLink,
+} from './web-serial-link.js';

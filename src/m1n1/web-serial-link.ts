@@ -419,7 +419,8 @@ class WebSerialLink implements ByteLink {
       await writer.abort().catch(() => {});
       writer.releaseLock();
     }
-    if (isOpen(this.port)) await this.port.close().catch(() => {});
+    // Unconditionally: once its streams are cancelled a port reports none, yet stays open.
+    await this.port.close().catch(() => {});
   }
 }
 
