@@ -30,6 +30,7 @@ await loadOptional('sim', './sim.js');
 await loadOptional('host', './host.js');
 await loadOptional('proxy', './proxy.js');
 await loadOptional('demo', './demo.js');
+await loadOptional('viewer', './viewer.js');
 // Last: it writes and decodes a 1 GB file (RTKIT_BENCH_LOG_MB to change).
 await loadOptional('trace-file', './trace-file.js');
 

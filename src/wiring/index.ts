@@ -4,6 +4,16 @@
  */
 
 export {
+  locateCoprocessor,
+  openProxyCoprocessor,
+  type ProxyCoprocessor,
+  type ProxyCoprocessorInfo,
+  type ProxyCoprocessorOptions,
+  proxyHostMemory,
+  proxySram,
+  proxyStrategies,
+} from './proxy-host.js';
+export {
   M1N1_IOVA_WINDOW,
   type SimHostMemoryOptions,
   type SimStrategies,
@@ -14,13 +24,3 @@ export {
   simSram,
   strategiesFor,
 } from './sim-host.js';
-export {
-  locateCoprocessor,
-  openProxyCoprocessor,
-  type ProxyCoprocessor,
-  type ProxyCoprocessorInfo,
-  type ProxyCoprocessorOptions,
-  proxyHostMemory,
-  proxySram,
-  proxyStrategies,
-} from './proxy-host.js';
