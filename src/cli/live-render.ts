@@ -33,35 +33,18 @@ import type {
   FeedState,
   FeedSyslog,
 } from '../viewer/feed.js';
-import type { CliIO } from './io.js';
-import type { Paint } from './style.js';
+import { colorEnabled, paint } from './style.js';
+
+export { colorEnabled };
 
 /**
  * Colour on a terminal unless NO_COLOR is set (no-color.org; any value, as `paint` in style.ts
  * treats it) or TERM is `dumb`; FORCE_COLOR (not `0`/`false`) turns it on for pipes too, as
  * picocolors and chalk read it.
  */
-export function colorEnabled(io: Pick<CliIO, 'stdoutIsTTY' | 'env'>): boolean {
-  const env = io.env;
-  if (env['NO_COLOR'] !== undefined) return false;
-  const force = env['FORCE_COLOR'];
-  if (force !== undefined) return force !== '0' && force !== 'false';
-  return io.stdoutIsTTY && env['TERM'] !== 'dumb';
-}
 
-/** `style.ts`'s `Paint` with the decision of `colorEnabled` (FORCE_COLOR included). */
-export function livePaint(io: Pick<CliIO, 'stdoutIsTTY' | 'env'>): Paint {
-  const c = pc.createColors(colorEnabled(io));
-  return {
-    bold: c.bold,
-    dim: c.dim,
-    red: c.red,
-    green: c.green,
-    yellow: c.yellow,
-    cyan: c.cyan,
-    magenta: c.magenta,
-  };
-}
+/** The same colours as every other command (`style.ts`). */
+export const livePaint = paint;
 
 export interface LiveRenderOptions {
   /** Where the text goes; called with whole lines, many at a time. */

@@ -8,5 +8,8 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+// A closed stderr leaves nowhere to report anything; do not turn it into a crash.
+process.stderr.on('error', () => {});
+
 const code = await runCli(process.argv.slice(2), nodeIO());
 process.exitCode = code;

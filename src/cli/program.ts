@@ -91,7 +91,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         e.code === 'commander.version' ||
         e.code === 'commander.help'
       ) {
-        return ExitCode.Ok;
+        // help({ error: true }) — a command with sub-commands given none — is a usage error.
+        return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
       }
       // Commander has already printed its message.
       return ExitCode.Usage;

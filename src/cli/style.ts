@@ -13,9 +13,20 @@ export interface Paint {
 
 const plain = (s: string): string => s;
 
-/** Colour only on a terminal, and never when NO_COLOR is set (no-color.org). */
-export function paint(io: CliIO): Paint {
-  const on = io.stdoutIsTTY && io.env['NO_COLOR'] === undefined && io.env['TERM'] !== 'dumb';
+/**
+ * Whether stdout gets colour: never with NO_COLOR (no-color.org), always with FORCE_COLOR (other
+ * than 0/false), else on a terminal that is not TERM=dumb. One decision for every command.
+ */
+export function colorEnabled(io: Pick<CliIO, 'stdoutIsTTY' | 'env'>): boolean {
+  const env = io.env;
+  if (env['NO_COLOR'] !== undefined) return false;
+  const force = env['FORCE_COLOR'];
+  if (force !== undefined) return force !== '0' && force !== 'false';
+  return io.stdoutIsTTY && env['TERM'] !== 'dumb';
+}
+
+export function paint(io: Pick<CliIO, 'stdoutIsTTY' | 'env'>): Paint {
+  const on = colorEnabled(io);
   const c = pc.createColors(on);
   return on
     ? {

@@ -4,6 +4,7 @@ import { TraceDecoder } from '../../trace/decoder.js';
 import type { TraceOutput } from '../../trace/records.js';
 import { renderText, toJsonLine } from '../../trace/render.js';
 import type { CliIO } from '../io.js';
+import { startProgress, withPath } from '../progress.js';
 import { paint } from '../style.js';
 
 interface DecodeOptions {
@@ -22,7 +23,7 @@ export function decodeCommand(io: CliIO): Command {
       'decode a trace or a kernel log: our JSON lines, plain "<ep> <msg0>" lines, or Linux logs with RTKit output',
     )
     .argument('<file>', 'input file, or - for stdin')
-    .option('--json', 'JSON lines: one object per record (see docs/cli-json.md)')
+    .option('--json', 'JSON output: one object per line, one line per record (docs/cli-json.md)')
     .addOption(
       new Option('--format <format>', 'input format')
         .choices(['auto', 'jsonl', 'plain', 'kernel'])
@@ -53,11 +54,17 @@ Input formats are detected from the first lines:
   plain   "<ep> <msg0>" hex lines, optionally with a direction (ap->iop, iop->ap, >, <)
   kernel  dmesg / dmesg -T / journalctl output containing "RTKit:" lines
 
+Large files show a progress line on stderr when it is a terminal.
+
+Exit codes: 0 decoded (also when no RTKit line was found: a note on stderr); 1 unreadable
+input (missing file, binary data: UNKNOWN_FORMAT); 2 usage error. See rtkit --help.
+
 Examples:
   rtkit decode dmesg.txt
   journalctl -k -b -1 | rtkit decode - --only crash message
   rtkit decode session.jsonl --json > decoded.jsonl
-  printf '0 0x00100000000c000b\\n' | rtkit decode -`,
+  printf '0 0x00100000000c000b\\n' | rtkit decode -
+  rtkit decode big.log --json | jq -c 'select(.kind == "crashNotification")'`,
     )
     .action(async (file: string, opts: DecodeOptions) => {
       const decoder = new TraceDecoder({
@@ -67,34 +74,41 @@ Examples:
       const only = opts.only ? new Set(opts.only) : undefined;
       const p = paint(io);
       const render = opts.json ? toJsonLine : (r: TraceOutput) => colourise(renderText(r), r, p);
-      const size = file === '-' ? undefined : await io.fileSize(file);
-      const progress = io.stderrIsTTY && size !== undefined && size > 32 * 1024 * 1024;
+      const stdin = file === '-';
+      const size = stdin ? undefined : await withPath(file, () => io.fileSize(file));
+      const progress = startProgress(io, { label: `decode ${file}`, total: size });
+      // On a shared terminal the progress line would end up in the middle of the output.
+      const clearBeforeOutput = progress.active && io.stdoutIsTTY;
       let read = 0;
-      let lastProgress = 0;
       let buf = '';
+      const flush = async (): Promise<void> => {
+        if (clearBeforeOutput) progress.clear();
+        io.stdout(buf);
+        buf = '';
+        await io.drain();
+      };
       const emit = async (records: TraceOutput[]): Promise<void> => {
         for (const r of records) {
           if (only && !only.has(r.type)) continue;
           buf += `${render(r)}\n`;
         }
-        if (buf.length >= FLUSH_AT) {
-          io.stdout(buf);
-          buf = '';
-          await io.drain();
-        }
+        if (buf.length >= FLUSH_AT) await flush();
       };
-      const source = file === '-' ? io.stdinChunks() : io.fileChunks(file);
-      for await (const chunk of source) {
-        await emit(decoder.push(chunk));
-        read += chunk.length;
-        if (progress && Date.now() - lastProgress > 250) {
-          lastProgress = Date.now();
-          io.stderr(`\r${((100 * read) / size!).toFixed(0).padStart(3)}% of ${file}`);
-        }
+      try {
+        const source = stdin ? io.stdinChunks() : io.fileChunks(file);
+        await withPath(file, async () => {
+          for await (const chunk of source) {
+            await emit(decoder.push(chunk));
+            read += chunk.length;
+            progress.update(read);
+          }
+        });
+        await emit(decoder.end());
+      } finally {
+        progress.clear();
+        // Records decoded before a read error are output all the same, as a stream has them.
+        if (buf) await flush();
       }
-      await emit(decoder.end());
-      if (buf) io.stdout(buf);
-      if (progress) io.stderr('\r\x1b[K');
       const st = decoder.stats;
       const total = Object.values(st.records).reduce((a, b) => a + b, 0);
       if (total === 0) {

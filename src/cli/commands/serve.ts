@@ -6,12 +6,13 @@
  */
 
 import { Command, Option } from 'commander';
-import { isRtkitError } from '../../errors.js';
+import { ErrorCode, isRtkitError } from '../../errors.js';
 import { PROFILE_NAMES, type ProfileName } from '../../sim/profiles/index.js';
 import { ProxyServer, SimulatedMac } from '../../sim/proxy/index.js';
 import { bridgePtyToTcp, type PtyBridge } from '../../transports/pty.js';
 import { listenTcp } from '../../transports/tcp.js';
 import { CliFailure, type CliIO, CliUsageError } from '../io.js';
+import { parseSeed } from './sim.js';
 
 interface ServeOptions {
   listen: string;
@@ -22,6 +23,7 @@ interface ServeOptions {
   seed: string;
   fault: string[];
   verbose?: boolean;
+  json?: boolean;
 }
 
 export function serveCommand(io: CliIO): Command {
@@ -49,24 +51,35 @@ export function serveCommand(io: CliIO): Command {
         'on: refuse to disable data checksums (as a UART); off: accept (as USB). Default by --iodev',
       ).choices(['on', 'off']),
     )
-    .option('--seed <n>', 'seed of the simulation', '1')
-    .option(
-      '--fault <coproc=spec>',
-      'fault injection for one co-processor (docs/sim-firmware.md), repeatable',
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
+    .option('--seed <n>', 'seed of every random choice of the simulator (0..2^32-1)', '1')
+    .addOption(
+      new Option(
+        '--fault <coproc=spec>',
+        'fault injection for one co-processor (docs/sim-firmware.md); repeatable',
+      )
+        .argParser((v: string, acc: string[]) => [...acc, v])
+        .default([], 'none'),
     )
     .option('--verbose', 'log every connection and proxy error on stderr')
+    .option(
+      '--json',
+      'JSON output: one object per line for the address, the pty, each co-processor and ready (docs/cli-json.md)',
+    )
     .addHelpText(
       'after',
       `
-Prints the address it listens on, then "ready"; runs until Ctrl-C.
+Prints the address it listens on, the pty, each co-processor's ASC base, then "ready"; runs
+until Ctrl-C. Wait for "ready" (or {"ready":true} with --json) before connecting.
+
+Exit codes: 0 stopped with Ctrl-C; 1 cannot listen or create the pty; 2 usage error (bad
+--listen, --profile, --fault or --seed). See rtkit --help.
 
 Examples:
   rtkit serve --listen tcp:127.0.0.1:7000 --profile smc
   rtkit smc --device tcp:127.0.0.1:7000 keys
   rtkit serve --listen tcp:127.0.0.1:7000 --pty /tmp/m1n1 --profile smc,generic --iodev uart
-  M1N1DEVICE=/tmp/m1n1 python3 proxyclient/tools/shell.py     # m1n1's own tooling`,
+  M1N1DEVICE=/tmp/m1n1 python3 proxyclient/tools/shell.py     # m1n1's own tooling
+  rtkit serve --json | jq -c 'select(.ready)'`,
     )
     .action((opts: ServeOptions) => serve(io, opts));
 }
@@ -118,9 +131,7 @@ function parseFaults(list: readonly string[], profiles: readonly string[]): Reco
 
 async function serve(io: CliIO, opts: ServeOptions): Promise<void> {
   const listen = parseListen(opts.listen);
-  const seed = Number(opts.seed);
-  if (!Number.isSafeInteger(seed))
-    throw new CliUsageError(`--seed must be an integer, got ${opts.seed}`);
+  const seed = parseSeed(opts.seed);
   const profiles = parseProfiles(opts.profile);
   const faults = parseFaults(opts.fault, profiles);
 
@@ -128,6 +139,8 @@ async function serve(io: CliIO, opts: ServeOptions): Promise<void> {
   try {
     mac = new SimulatedMac({ profiles, seed, faults });
   } catch (e) {
+    // Profiles and seed are checked above: what the simulator still refuses is a --fault spec.
+    if (isRtkitError(e, ErrorCode.BAD_INPUT)) throw new CliUsageError(e.message);
     throw new CliFailure(isRtkitError(e) ? e.message : String(e));
   }
   const log = (line: string): void => {
@@ -146,17 +159,25 @@ async function serve(io: CliIO, opts: ServeOptions): Promise<void> {
       `cannot listen on ${opts.listen}: ${e instanceof Error ? e.message : String(e)}`,
     );
   });
+  // Text is what people and test/m1n1/serve-harness.ts read; JSON is one object per line.
+  const say = (text: string, json: Record<string, unknown>): void =>
+    io.stdout(opts.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
   let bridge: PtyBridge | undefined;
   try {
-    io.stdout(`listening on ${tcp.description}\n`);
+    say(`listening on ${tcp.description}`, {
+      listening: tcp.description,
+      host: tcp.address.host,
+      port: tcp.address.port,
+    });
     if (opts.pty) {
       bridge = await bridgePtyToTcp(opts.pty, tcp.address.host, tcp.address.port);
-      io.stdout(`pty ${bridge.path}\n`);
+      say(`pty ${bridge.path}`, { pty: bridge.path });
     }
     for (const cp of mac.soc.coprocessors.values()) {
-      io.stdout(`  ${cp.name.padEnd(8)} ASC 0x${cp.ascBase.toString(16)}\n`);
+      const ascBase = `0x${cp.ascBase.toString(16)}`;
+      say(`  ${cp.name.padEnd(8)} ASC ${ascBase}`, { coprocessor: cp.name, ascBase });
     }
-    io.stdout('ready\n');
+    say('ready', { ready: true });
     await waitForInterrupt(io);
   } finally {
     await bridge?.close();

@@ -38,16 +38,18 @@ export function smcCommand(io: CliIO): Command {
     .option('--path <adt-path>', 'device-tree path of the SMC', '/arm-io/smc')
     .option('--timeout <ms>', 'reply timeout of the proxy link', '3000')
     .option('--leave-running', 'do not put the SMC back to sleep afterwards')
-    .addOption(new Option('--json', 'JSON output (one object per key for `keys`)'))
+    .addOption(
+      new Option('--json', 'JSON output: one object per line, one line per key (docs/cli-json.md)'),
+    )
     .addHelpText(
       'after',
       `
-Actions:
-  keys                 every key with its type, size, flags and (readable keys) its value
-  read KEY             one key's value, typed by its SMC type
-  info KEY             type, size and flags of a key
-  write KEY VALUE      write a value: an integer (decimal or 0x hex), a float, true/false for
-                       flag, text for ch8*, or hex:0011aabb for the exact bytes of any type
+Values (write KEY VALUE), typed by the key's SMC type: an integer (decimal or 0x hex) for
+ui*/si*, a number for flt/ioft, true/false for flag, text for ch8*, or hex:0011aabb for the
+exact bytes of any type. The options go before or after the action.
+
+Exit codes: 0 done; 1 the device cannot be reached, or the SMC failed or refused (unknown key,
+key not writable); 2 usage error (bad key, value not of the key's type). See rtkit --help.
 
 Examples:
   rtkit serve --listen tcp:127.0.0.1:7000 --profile smc &
@@ -57,15 +59,35 @@ Examples:
   rtkit smc --device /dev/ttyACM0 write CHWA 1 --json`,
     );
 
+  // The actions copy these when created: their help and errors go through `io`, and end in
+  // runCli's exit codes instead of process.exit (program.ts sets the same on each command).
+  cmd.exitOverride().configureOutput({
+    writeOut: (s) => io.stdout(s),
+    writeErr: (s) => io.stderr(s),
+  });
   const run = (action: Action, opts: SmcCliOptions) => runSmc(io, action, opts);
+  // Without an action commander would print the help and count it a success.
+  cmd
+    .usage('[options] <action> [args]')
+    .helpCommand(true)
+    .argument('[action]')
+    .action((action: string | undefined) => {
+      throw new CliUsageError(
+        action === undefined
+          ? 'rtkit smc needs an action: keys, read KEY, info KEY or write KEY VALUE'
+          : `unknown action ${JSON.stringify(action)}: keys, read, info or write`,
+      );
+    });
   cmd
     .command('keys')
     .description('list every key with typed values')
+    .addHelpText('after', actionHelp('keys', ['keys', "keys --json | jq -c 'select(.writable)'"]))
     .action((_o, c: Command) => run({ kind: 'keys' }, c.optsWithGlobals()));
   cmd
     .command('read')
     .argument('<key>', 'four-character key')
     .description('read one key')
+    .addHelpText('after', actionHelp('read', ["read '#KEY'", 'read TB0T --json']))
     .action((key: string, _o, c: Command) =>
       run({ kind: 'read', key: fourcc(key) }, c.optsWithGlobals()),
     );
@@ -73,18 +95,31 @@ Examples:
     .command('info')
     .argument('<key>', 'four-character key')
     .description('type, size and flags of one key')
+    .addHelpText('after', actionHelp('info', ['info TB0T', 'info CH0C --json']))
     .action((key: string, _o, c: Command) =>
       run({ kind: 'info', key: fourcc(key) }, c.optsWithGlobals()),
     );
   cmd
     .command('write')
     .argument('<key>', 'four-character key')
-    .argument('<value>', 'the value (see Actions)')
+    .argument('<value>', 'the value, typed by the key (see rtkit smc --help)')
     .description('write one key, then read it back')
+    .addHelpText('after', actionHelp('write', ['write CH0C 1', 'write CH0C hex:00 --json']))
     .action((key: string, value: string, _o, c: Command) =>
       run({ kind: 'write', key: fourcc(key), value }, c.optsWithGlobals()),
     );
   return cmd;
+}
+
+/** Help after an action's options: examples with the device, and where the rest is. */
+function actionHelp(action: string, examples: readonly string[]): string {
+  const lines = examples.map((e) => `  rtkit smc --device tcp:127.0.0.1:7000 ${e}`);
+  return `
+The device options (--device, --path, --timeout, --leave-running, --json) are rtkit smc's: see
+rtkit smc --help. Exit codes: rtkit --help.
+
+Examples (${action}):
+${lines.join('\n')}`;
 }
 
 function fourcc(key: string): string {

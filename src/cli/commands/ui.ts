@@ -12,6 +12,7 @@ import { CliFailure, type CliIO, CliUsageError } from '../io.js';
 interface UiOptions {
   port: string;
   host: string;
+  json?: boolean;
 }
 
 /** Larger files are better read with `rtkit decode`: the page keeps every record in memory. */
@@ -46,6 +47,7 @@ export function uiCommand(io: CliIO, hooks: UiHooks = {}): Command {
     .argument('[file]', 'a trace, kernel log or plain "ep msg" list to open; - for stdin')
     .option('--port <n>', 'TCP port (0 = any free port)', '0')
     .option('--host <address>', 'interface to listen on', '127.0.0.1')
+    .option('--json', 'JSON output: one object with the viewer address (docs/cli-json.md)')
     .addHelpText(
       'after',
       `
@@ -57,7 +59,10 @@ Examples:
   rtkit ui                                  an empty viewer: open files from the page
   rtkit ui dmesg.txt                        a kernel log with a crash dump, opened
   rtkit ui session.jsonl --port 8080        a recorded trace on a fixed port
-  journalctl -k | rtkit ui -                the kernel log from stdin`,
+  journalctl -k | rtkit ui -                the kernel log from stdin
+
+Exit codes: 0 stopped with Ctrl-C, 1 unreadable file or address unusable, 2 usage error
+(e.g. a bad --port). See rtkit --help.`,
     )
     .action(async (file: string | undefined, opts: UiOptions) => {
       const port = parsePort(opts.port);
@@ -101,7 +106,9 @@ Examples:
                 : err.message;
         throw new CliFailure(`cannot listen on ${opts.host}:${port}: ${why}`);
       }
-      io.stdout(`viewer: ${server.url}\n`);
+      io.stdout(
+        opts.json ? `${JSON.stringify({ viewer: server.url })}\n` : `viewer: ${server.url}\n`,
+      );
       if (io.stderrIsTTY) io.stderr('press Ctrl-C to stop\n');
       try {
         await (hooks.untilStopped ?? (() => untilInterrupt(interrupt)))(server);
