@@ -19,7 +19,7 @@ import { FilterPanel } from './filters.js';
 import { LiveIngest, type LoadStats, loadBytes } from './ingest.js';
 import { renderCrash, renderDetail, renderState, SyslogPane } from './panels.js';
 import { SequenceDiagram } from './sequence.js';
-import { connectDevice, webSerial } from './serial.js';
+import { DevicePanel, webSerial } from './serial.js';
 import { type Filter, ViewerStore } from './store.js';
 
 export interface LoadResult extends LoadStats {
@@ -355,23 +355,23 @@ byId('live').addEventListener('click', () => {
 if (webSerial() !== undefined) {
   const btn = byId<HTMLButtonElement>('serial');
   btn.hidden = false;
-  btn.addEventListener('click', () => {
-    void connectDevice(
-      (events) => {
-        if (liveStatus === 'off') {
-          resetView();
-          live.reset();
-          liveStatus = 'device';
-          source = 'm1n1 device';
-        }
-        live.events(events);
-        schedule();
-      },
-      (text) => {
-        source = text;
-        drawStatus();
-      },
-    );
+  new DevicePanel(byId('device'), btn, {
+    publish: (events) => {
+      // A device session replaces whatever was shown (a file, the server's feed); a second
+      // connection continues the same view.
+      if (liveStatus !== 'device') {
+        closeLive();
+        resetView();
+        live.reset();
+        liveStatus = 'device';
+      }
+      live.events(events);
+      schedule();
+    },
+    status: (text) => {
+      source = text;
+      drawStatus();
+    },
   });
 }
 
