@@ -18,16 +18,16 @@
 import { sleep, type VirtualClock } from '../clock.js';
 import { SmcClient, type SmcValue } from '../drivers/smc/index.js';
 import { isRtkitError } from '../errors.js';
-import { RtkitSession } from '../host/session.js';
+import type { RtkitSession } from '../host/session.js';
 import { mmioSram } from '../host/shmem/sram.js';
 import type { SharedBuffer } from '../host/shmem/types.js';
 import type { EndpointHandle } from '../host/types.js';
-import { AscMailboxDriver } from '../mailbox/asc-driver.js';
+import type { AscMailboxDriver } from '../mailbox/asc-driver.js';
 import { decode, encode, powerStateName } from '../protocol/index.js';
 import type { ProfileName } from '../sim/profiles/index.js';
 import { type SimCoprocessor, SimSoc } from '../sim/soc.js';
 import type { FeedHub } from '../viewer/feed.js';
-import { type SimStrategies, strategiesFor } from '../wiring/sim-host.js';
+import { type SimStrategies, simSession } from '../wiring/sim-host.js';
 import { type Pace, runClock } from './pace.js';
 import { FeedPublisher, type FeedSink, feedSeconds } from './publisher.js';
 
@@ -165,21 +165,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const untaps: (() => void)[] = [];
   for (const profile of COPROCS) {
     const cp = soc.add({ profile });
-    const driver = new AscMailboxDriver({
-      mmio: soc.mmio,
-      base: cp.mailboxBase,
-      clock,
-      interrupts: cp.asc.interrupts,
-    });
-    const strategies = strategiesFor(soc, cp);
-    const session = new RtkitSession({
-      transport: driver,
-      clock,
-      strategies,
-      cpu: { mmio: soc.mmio, ascBase: cp.ascBase },
-      coproc: cp.profile.coproc,
-      name: cp.name,
-    });
+    const { session, transport: driver, strategies } = simSession(soc, cp);
     const c: Coproc = { name: cp.name, cp, session, driver, strategies, syslog: 0, crashes: 0 };
     untaps.push(feed.tap(session, cp.name));
     untaps.push(session.on('syslog', () => void c.syslog++));

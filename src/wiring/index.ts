@@ -16,11 +16,14 @@ export {
 export {
   M1N1_IOVA_WINDOW,
   type SimHostMemoryOptions,
+  type SimSession,
+  type SimSessionOptions,
   type SimStrategies,
   type SimStrategyOptions,
   simHostMemory,
   simIommu,
   simSart,
+  simSession,
   simSram,
   strategiesFor,
 } from './sim-host.js';

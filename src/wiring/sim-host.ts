@@ -10,6 +10,8 @@
  */
 
 import { RtkitError } from '../errors.js';
+import type { SessionOptions } from '../host/options.js';
+import { RtkitSession } from '../host/session.js';
 import {
   type AddressWindow,
   firmwareIovaStrategy,
@@ -22,6 +24,7 @@ import {
 } from '../host/shmem/index.js';
 import type { BufferStrategy, HostMemory, IommuControl, SartControl } from '../host/shmem/types.js';
 import type { SramAccess } from '../host/types.js';
+import { AscMailboxDriver } from '../mailbox/asc-driver.js';
 import type { SimCoprocessor, SimSoc } from '../sim/soc.js';
 
 export interface SimHostMemoryOptions {
@@ -184,4 +187,47 @@ export function strategiesFor(
     sram,
     iommu,
   };
+}
+
+export interface SimSessionOptions
+  extends Omit<SessionOptions, 'transport' | 'strategies' | 'cpu' | 'clock' | 'bufferManager'> {
+  /** How buffers are served (default: `strategiesFor(soc, cp)`). */
+  readonly strategyOptions?: SimStrategyOptions;
+}
+
+export interface SimSession {
+  readonly session: RtkitSession;
+  /** The register-level mailbox driver, in notification mode on the ASC's interrupt lines. */
+  readonly transport: AscMailboxDriver;
+  readonly strategies: SimStrategies;
+}
+
+/**
+ * A host session on one simulated co-processor, wired as a driver would on a Mac: the
+ * register-level mailbox over the SoC's MMIO, CPU control through the ASC, the buffer strategies
+ * of its memory path, and the SoC's clock.
+ */
+export function simSession(
+  soc: SimSoc,
+  cp: SimCoprocessor,
+  opts: SimSessionOptions = {},
+): SimSession {
+  const { strategyOptions, ...sessionOpts } = opts;
+  const transport = new AscMailboxDriver({
+    mmio: soc.mmio,
+    base: cp.mailboxBase,
+    clock: soc.clock,
+    interrupts: cp.asc.interrupts,
+  });
+  const strategies = strategiesFor(soc, cp, strategyOptions);
+  const session = new RtkitSession({
+    coproc: cp.profile.coproc,
+    name: cp.name,
+    ...sessionOpts,
+    transport,
+    clock: soc.clock,
+    strategies,
+    cpu: { mmio: soc.mmio, ascBase: cp.ascBase },
+  });
+  return { session, transport, strategies };
 }

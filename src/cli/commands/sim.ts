@@ -27,10 +27,9 @@ import { FeedPublisher, type FeedSink } from '../../demo/publisher.js';
 import { SmcClient } from '../../drivers/smc/index.js';
 import { isRtkitError } from '../../errors.js';
 import type { CrashEvent, SessionState } from '../../host/events.js';
-import { RtkitSession } from '../../host/session.js';
+import type { RtkitSession } from '../../host/session.js';
 import { mmioSram } from '../../host/shmem/sram.js';
 import type { SharedBuffer } from '../../host/shmem/types.js';
-import { AscMailboxDriver } from '../../mailbox/asc-driver.js';
 import { decode, encode, powerStateName, summarize } from '../../protocol/index.js';
 import { type FaultSpec, parseFaultSpec } from '../../sim/faults.js';
 import { getProfile, PROFILE_NAMES, type ProfileName } from '../../sim/profiles/index.js';
@@ -38,7 +37,7 @@ import { type SimCoprocessor, SimSoc } from '../../sim/soc.js';
 import { printable } from '../../text.js';
 import { decodeTrace } from '../../trace/decoder.js';
 import { toJsonLine } from '../../trace/render.js';
-import { strategiesFor } from '../../wiring/sim-host.js';
+import { type SimStrategies, simSession } from '../../wiring/sim-host.js';
 import { CliFailure, type CliIO, CliUsageError } from '../io.js';
 import { colorEnabled, LiveRenderer, livePaint } from '../live-render.js';
 import type { Paint } from '../style.js';
@@ -296,22 +295,14 @@ export async function runSimulation(config: SimConfig, onEvent?: FeedSink): Prom
     }
   };
 
-  const driver = new AscMailboxDriver({
-    mmio: soc.mmio,
-    base: cp.mailboxBase,
-    clock,
-    interrupts: cp.asc.interrupts,
-  });
-  const strategies = strategiesFor(soc, cp);
   /** Crash events with where they happened in the timeline. */
   const crashEvents: { event: CrashEvent; at: number; t: number }[] = [];
   let syslogLines = 0;
-  const session = new RtkitSession({
+  const {
+    session,
     transport: driver,
-    clock,
     strategies,
-    cpu: { mmio: soc.mmio, ascBase: cp.ascBase },
-    coproc: cp.profile.coproc,
+  } = simSession(soc, cp, {
     name,
     ...(config.version !== undefined
       ? { maxVersion: config.version, minVersion: Math.min(11, config.version) }
@@ -489,7 +480,7 @@ interface TrafficContext {
   readonly cp: SimCoprocessor;
   readonly session: RtkitSession;
   readonly clock: VirtualClock;
-  readonly strategies: ReturnType<typeof strategiesFor>;
+  readonly strategies: SimStrategies;
   step(label: string, fn: () => Promise<string | undefined>): Promise<void>;
   /** DCP: the host buffer announced with SET_SHMEM, released at the end. */
   dcpShmem?: { buffer: SharedBuffer; release(): Promise<void> };
