@@ -4,10 +4,21 @@
  *  - proxy round trips per second (REQ_PROXY NOP; and READ32 + GET_EXC_COUNT as the tooling
  *    does for every register access);
  *  - bulk memory MB/s each way (REQ_MEMWRITE / REQ_MEMREAD of 16 MiB in the host heap window),
- *    with data checksums off (USB) and on (UART).
+ *    with data checksums off (USB) and on (UART);
+ *  - the floor under the round trips: the same 64-byte request / 36-byte reply ping-pong between
+ *    two Node processes over TCP loopback with no proxy code at all. A round trip is two process
+ *    wake-ups, and what they cost depends on the machine, not on us: on the 2-vCPU development VM
+ *    a bare round trip takes ~27 µs when the scheduler keeps both processes on one vCPU and
+ *    ~100 µs when it puts them on two (each wake-up then brings a halted vCPU back), so the
+ *    round-trip figures jump between two levels from run to run; compare them with this floor,
+ *    measured the same way in the same run.
+ *
+ * Round-trip figures are the median of ROUNDS rounds, so one round disturbed by another job
+ * does not decide the figure.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ProxyClient } from '../m1n1/client.js';
 import { ProxyOp } from '../m1n1/opcodes.js';
@@ -15,28 +26,96 @@ import { connectTcp } from '../transports/tcp.js';
 import type { BenchResult } from './result.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const ROUNDS = 3;
+/** Round trips per round (the READ32 figure does half as many checked reads, 2 round trips each). */
+const ROUND_TRIPS = 20_000;
 
-async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', 'tcp:127.0.0.1:0', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+/**
+ * A bare echo server for the floor figure: answers every 64-byte request with 36 bytes, as the
+ * proxy does, with nothing else in between.
+ */
+const ECHO_SERVER = `
+const net = require('node:net');
+const reply = Buffer.alloc(36);
+const server = net.createServer({ noDelay: true }, (socket) => {
+  let held = 0;
+  socket.on('data', (chunk) => {
+    held += chunk.length;
+    for (; held >= 64; held -= 64) socket.write(reply);
   });
+});
+server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port));
+`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function startChild(
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`rtkit serve did not get ready: ${out}`)),
-      10_000,
-    );
+    const timer = setTimeout(() => reject(new Error(`child did not get ready: ${out}`)), 10_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening on tcp:[^:]+:(\d+)[\s\S]*\nready\n/.exec(out);
+      const m = ready.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
       }
     });
-    child.once('exit', (code) => reject(new Error(`rtkit serve exited with ${code}: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`child exited with ${code}: ${out}`)));
   });
   return { child, port };
+}
+
+/** Node-to-Node TCP ping-pong, 64 bytes out, 36 back, one at a time: round trips per second. */
+async function rawRoundTrips(n: number): Promise<number> {
+  const { child, port } = await startChild(['-e', ECHO_SERVER], /port (\d+)\n/);
+  try {
+    const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const request = Buffer.alloc(64);
+    let wake: () => void = () => {};
+    let held = 0;
+    socket.on('data', (chunk: Buffer) => {
+      held += chunk.length;
+      if (held >= 36) {
+        held -= 36;
+        wake();
+      }
+    });
+    const once = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        socket.write(request);
+      });
+    const rates: number[] = [];
+    for (let i = 0; i < 1000; i++) await once();
+    for (let r = 0; r < ROUNDS; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await once();
+      rates.push((n / (performance.now() - t0)) * 1000);
+    }
+    socket.destroy();
+    return median(rates);
+  } finally {
+    await stop(child);
+  }
+}
+
+async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  return startChild(
+    [CLI, 'serve', '--listen', 'tcp:127.0.0.1:0', ...args],
+    /listening on tcp:[^:]+:(\d+)[\s\S]*\nready\n/,
+  );
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -46,15 +125,16 @@ async function stop(child: ChildProcess): Promise<void> {
   await done;
 }
 
-async function roundTrips(
-  client: ProxyClient,
-  n: number,
-  op: () => Promise<unknown>,
-): Promise<number> {
+/** Operations per second, `op` awaited `n` times a round: the median round. */
+async function perSecond(n: number, op: () => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 1000; i++) await op();
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await op();
-  return (n / (performance.now() - t0)) * 1000;
+  const rates: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await op();
+    rates.push((n / (performance.now() - t0)) * 1000);
+  }
+  return median(rates);
 }
 
 async function bulk(client: ProxyClient, mib: number): Promise<{ write: number; read: number }> {
@@ -85,22 +165,28 @@ export async function run(): Promise<BenchResult[]> {
       const client = await ProxyClient.connect(link, { baudSwitch: false });
       try {
         if (mode === 'off') {
-          const n = 20_000;
-          const nop = await roundTrips(client, n, () => client.proxy(ProxyOp.NOP));
+          const n = ROUND_TRIPS;
+          const nop = await perSecond(n, () => client.proxy(ProxyOp.NOP));
           results.push({
             name: 'proxy.tcp.round-trips',
             value: nop,
             unit: 'req/s',
-            note: `${n} REQ_PROXY NOP, rtkit serve in a child process`,
+            note: `REQ_PROXY NOP, rtkit serve in a child process; median of ${ROUNDS} × ${n}`,
+          });
+          results.push({
+            name: 'proxy.tcp.raw-round-trips',
+            value: await rawRoundTrips(n),
+            unit: 'req/s',
+            note: `the floor: bare Node TCP ping-pong of 64/36 bytes, no proxy; median of ${ROUNDS} × ${n}`,
           });
           const heap = await client.heap();
           const addr = heap.alloc(64, 64);
-          const reg = await roundTrips(client, n / 2, () => client.read32(addr));
+          const reg = await perSecond(n / 2, () => client.read32(addr));
           results.push({
             name: 'proxy.tcp.read32-checked',
             value: reg,
             unit: 'reads/s',
-            note: 'READ32 + GET_EXC_COUNT (two round trips), as m1n1 tooling',
+            note: `READ32 + GET_EXC_COUNT (two round trips), as m1n1 tooling; median of ${ROUNDS} × ${n / 2}`,
           });
         }
         const b = await bulk(client, 16);

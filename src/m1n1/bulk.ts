@@ -77,7 +77,22 @@ export function checkBulkData(
       },
     );
   }
-  const data = wire.slice(0, size);
+  return checkBulkAt(wire, 0, size, checksums, expected);
+}
+
+/**
+ * `checkBulkData` on the wire bytes held at `buf[at…]` (the caller knows they are all there):
+ * the data is copied out once, the sentinel checked where it lies. The parsers use it so a
+ * transfer is not copied twice.
+ */
+export function checkBulkAt(
+  buf: Uint8Array,
+  at: number,
+  size: number,
+  checksums: boolean,
+  expected: number,
+): BulkCheck {
+  const data = buf.slice(at, at + size);
   if (checksums) {
     const checksum = m1n1Checksum(data);
     if (size > 0 && checksum !== expected >>> 0) {
@@ -86,7 +101,7 @@ export function checkBulkData(
     return { data, checksum, valid: true };
   }
   for (let i = 0; i < DATA_SENTINEL_BYTES.length; i++) {
-    if (wire[size + i] !== DATA_SENTINEL_BYTES[i])
+    if (buf[at + size + i] !== DATA_SENTINEL_BYTES[i])
       return { data, valid: false, reason: 'sentinel' };
   }
   return { data, valid: true };

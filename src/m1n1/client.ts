@@ -27,8 +27,8 @@ import {
   frameTypeName,
   type M1n1Event,
   type M1n1Reply,
+  type ProxyArgs,
   ProxyStatus,
-  proxyRequest,
   ReplyStatus,
   replyStatusName,
   replyType,
@@ -179,7 +179,8 @@ function checkAddr(addr: bigint, align: number, op: string): void {
       addr,
     });
   }
-  if (addr % BigInt(align) !== 0n) {
+  // Alignments are 1…8 bytes, so the low byte decides (no bigint division per access).
+  if (Number(addr & 0xffn) % align !== 0) {
     throw new RtkitError(
       ErrorCode.MMIO_ALIGNMENT,
       `${op}: address ${hex(addr)} is not ${align}-byte aligned`,
@@ -699,9 +700,20 @@ export class ProxyClient {
         count: args.length,
       });
     }
-    const frame = encodeRequest(proxyRequest(op, ...args.map((a, i) => toU64(a, `args[${i}]`))));
+    const a: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n];
+    for (let i = 0; i < args.length; i++) {
+      const v = args[i]!;
+      // Every register access passes through here: u64 bigints go straight in, anything else
+      // (numbers, negatives) is converted and checked, with the argument named only then.
+      a[i] = typeof v === 'bigint' && v >= 0n && v < U64_LIMIT ? v : toU64(v, `args[${i}]`);
+    }
+    const frame = encodeRequest({
+      kind: 'proxy',
+      opcode: BigInt(op),
+      args: a as unknown as ProxyArgs,
+    });
     const name = proxyOpName(op);
-    const { reply } = await this.request([frame], FrameType.Proxy, name, { ...extra, timeoutMs });
+    const { reply } = await this.request([frame], FrameType.Proxy, name, extra, timeoutMs);
     if (reply.kind !== 'proxy') throw this.mismatch(name, FrameType.Proxy, reply);
     if (reply.status !== ReplyStatus.Ok) throw this.statusError(name, reply.status, { op });
     if (reply.opcode !== BigInt(op)) {
@@ -716,7 +728,7 @@ export class ProxyClient {
 
   private async nopLocked(features: bigint, timeoutMs: number): Promise<bigint> {
     const frame = encodeRequest({ kind: 'nop', features });
-    const { reply } = await this.request([frame], FrameType.Nop, 'REQ_NOP', { timeoutMs });
+    const { reply } = await this.request([frame], FrameType.Nop, 'REQ_NOP', {}, timeoutMs);
     if (reply.kind !== 'nop') throw this.mismatch('REQ_NOP', FrameType.Nop, reply);
     if (reply.status !== ReplyStatus.Ok) throw this.statusError('REQ_NOP', reply.status, {});
     this.offer = features;
@@ -956,14 +968,17 @@ export class ProxyClient {
   }
 
   /** Resync first if the stream is in doubt, then one exchange. */
-  private async request(
+  private request(
     frames: Uint8Array[],
     expect: number,
     op: string,
     o: ExchangeOptions,
+    timeoutMs?: number,
   ): Promise<Exchange> {
-    if (this.needsResync && this.closeReason === undefined) await this.resyncLocked();
-    return this.exchange(frames, expect, op, o);
+    if (this.needsResync && this.closeReason === undefined) {
+      return this.resyncLocked().then(() => this.exchange(frames, expect, op, o, timeoutMs));
+    }
+    return this.exchange(frames, expect, op, o, timeoutMs);
   }
 
   private exchange(
@@ -971,10 +986,10 @@ export class ProxyClient {
     expect: number,
     op: string,
     o: ExchangeOptions,
+    timeoutMs = o.timeoutMs ?? this.timeoutMs,
   ): Promise<Exchange> {
     if (this.closeReason !== undefined) return Promise.reject(this.closedError());
     return new Promise<Exchange>((resolve, reject) => {
-      const timeoutMs = o.timeoutMs ?? this.timeoutMs;
       const w: Waiter = {
         op,
         expect,

@@ -17,7 +17,7 @@
  */
 
 import { ErrorCode, RtkitError } from '../errors.js';
-import { type BulkCheck, bulkWireLength, checkBulkData } from './bulk.js';
+import { type BulkCheck, bulkWireLength, checkBulkAt } from './bulk.js';
 import {
   type Decoded,
   type DiscardReason,
@@ -78,8 +78,18 @@ export interface ReadDataOptions {
 const INITIAL_CAPACITY = 256;
 /** An emptied buffer larger than this is released (after a large bulk transfer). */
 const RELEASE_CAPACITY = 128 * 1024;
+/**
+ * Announced bulk data gets its room at once, up to this much, instead of the buffer doubling as
+ * the data arrives (for 1 MiB that would be a dozen allocations and 2 MiB of extra copying).
+ * Beyond it the buffer grows with what actually arrives, so a size a peer merely announces (a
+ * host's REQ_MEMWRITE to the server) cannot make the parser allocate more than this ahead.
+ */
+const RESERVE_LIMIT = 2 << 20;
 
 type Measure = { readonly length: number } | { readonly needMore: true } | DiscardOf;
+/** The measures of fixed-length frames, shared: no allocation per frame. */
+const REPLY_MEASURE: Measure = { length: REPLY_LENGTH };
+const REQUEST_MEASURE: Measure = { length: REQUEST_LENGTH };
 type DiscardOf = {
   readonly discard: number;
   readonly reason: DiscardReason;
@@ -108,24 +118,32 @@ abstract class FrameStream<Item> {
     if (chunk.length === 0) return;
     if (this.start === this.end) {
       this.start = this.end = 0;
-      if (this.buf.length > RELEASE_CAPACITY && chunk.length <= INITIAL_CAPACITY) {
+      if (
+        this.buf.length > RELEASE_CAPACITY &&
+        chunk.length <= INITIAL_CAPACITY &&
+        this.data === undefined
+      ) {
         this.buf = new Uint8Array(INITIAL_CAPACITY);
       }
     }
-    const held = this.end - this.start;
-    if (this.end + chunk.length > this.buf.length) {
-      if (held + chunk.length <= this.buf.length) {
-        this.buf.copyWithin(0, this.start, this.end);
-      } else {
-        const next = new Uint8Array(Math.max(this.buf.length * 2, held + chunk.length));
-        next.set(this.buf.subarray(this.start, this.end));
-        this.buf = next;
-      }
-      this.start = 0;
-      this.end = held;
-    }
+    this.room(chunk.length);
     this.buf.set(chunk, this.end);
     this.end += chunk.length;
+  }
+
+  /** Make room for `n` more bytes after those held, moving or growing the buffer. */
+  private room(n: number): void {
+    if (this.end + n <= this.buf.length) return;
+    const held = this.end - this.start;
+    if (held + n <= this.buf.length) {
+      this.buf.copyWithin(0, this.start, this.end);
+    } else {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, held + n));
+      next.set(this.buf.subarray(this.start, this.end));
+      this.buf = next;
+    }
+    this.start = 0;
+    this.end = held;
   }
 
   /** Feed a chunk and return every complete item. Use `feed`/`next` when bulk data may follow. */
@@ -146,9 +164,10 @@ abstract class FrameStream<Item> {
       const { size, checksums, expected } = this.data;
       const need = bulkWireLength(size, checksums);
       if (avail < need) return undefined;
-      const wire = this.take(need);
+      const at = this.start;
+      this.start += need;
       this.data = undefined;
-      return { kind: 'data', ...checkBulkData(wire, size, checksums, expected) };
+      return { kind: 'data', ...checkBulkAt(this.buf, at, size, checksums, expected) };
     }
     if (avail === 0) return undefined;
     const p = this.findPrefix(this.start, this.end);
@@ -181,6 +200,8 @@ abstract class FrameStream<Item> {
       throw new RtkitError(ErrorCode.BAD_INPUT, 'bulk data is already expected', { size });
     }
     this.data = { size, checksums: options.checksums, expected: options.expected };
+    const need = bulkWireLength(size, options.checksums) - (this.end - this.start);
+    if (need > 0) this.room(Math.min(need, RESERVE_LIMIT));
   }
 
   /**
@@ -292,7 +313,7 @@ export class ReplyParser extends FrameStream<ReplyItem> {
   }
 
   protected measure(b: Uint8Array, at: number, avail: number): Measure {
-    if (b[at + 3] !== FrameType.Event) return { length: REPLY_LENGTH };
+    if (b[at + 3] !== FrameType.Event) return REPLY_MEASURE;
     if (avail < EVENT_HEADER_LENGTH) return { needMore: true };
     const length = eventLength(b, at);
     const dataLength = length - EVENT_HEADER_LENGTH - EVENT_CHECKSUM_LENGTH;
@@ -321,7 +342,7 @@ export class RequestParser extends FrameStream<RequestItem> {
   readonly maxFrameLength = REQUEST_LENGTH;
 
   protected measure(): Measure {
-    return { length: REQUEST_LENGTH };
+    return REQUEST_MEASURE;
   }
 
   protected decode(bytes: Uint8Array): Decoded<RequestItem> {

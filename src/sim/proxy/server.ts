@@ -414,22 +414,14 @@ export class ProxyServer {
     opcode: bigint,
     args: readonly [bigint, bigint, bigint, bigint, bigint, bigint],
   ): Promise<void> | undefined {
+    // Runs for every register access of a polling host: nothing here is computed before it is
+    // needed (the op's name only for a fault or a log line).
     const reply = (retval: bigint, status: bigint = ProxyStatus.Ok): undefined => {
-      this.send(
-        s,
-        encodeReply({
-          kind: 'proxy',
-          status: ReplyStatus.Ok,
-          opcode,
-          proxyStatus: status,
-          retval: BigInt.asUintN(64, retval),
-        }),
-      );
+      this.replyProxy(s, opcode, retval, status);
       return undefined;
     };
     const [a0, a1, a2] = args;
     const op = opcode <= 0xffffn ? Number(opcode) : -1;
-    const name = proxyOpName(opcode);
     const mem = this.mac.memory;
     const layout = this.mac.layout;
 
@@ -438,20 +430,20 @@ export class ProxyServer {
       const { kind, width } = access;
       if (kind === 'write') {
         const f = mem.write(a0, width, a1);
-        if (f) this.fault(s, f, name, 'SKIP');
+        if (f) this.fault(s, f, opcode, 'SKIP');
         return reply(0n);
       }
-      const old = this.load(s, a0, width, name);
+      const old = this.load(s, a0, width, opcode);
       if (kind === 'read') return reply(old);
       const value = memOpResult(kind, old, a1, a2, width);
       const f = mem.write(a0, width, value);
-      if (f) this.fault(s, f, name, 'MARK');
+      if (f) this.fault(s, f, opcode, 'MARK');
       return reply(value);
     }
     const fillWidth = memsetWidth(op);
     if (fillWidth !== undefined) {
       const f = mem.fill(a0, fillWidth, a1, a2);
-      if (f) this.fault(s, f, name, 'RETURN');
+      if (f) this.fault(s, f, opcode, 'RETURN');
       return reply(0n);
     }
     if (op >= ProxyOp.IC_IALLUIS && op <= ProxyOp.DC_CIVAC) {
@@ -469,7 +461,7 @@ export class ProxyServer {
       case ProxyOp.REBOOT:
       case ProxyOp.SLEEP:
         // No reply (§8); the machine is gone for this host.
-        this.leave(s, name);
+        this.leave(s, proxyOpName(opcode));
         return undefined;
       case ProxyOp.GET_BOOTARGS:
         return reply(layout.bootArgs);
@@ -504,7 +496,7 @@ export class ProxyServer {
         return reply(0n);
       case ProxyOp.PMGR_ADT_POWER_ENABLE:
       case ProxyOp.PMGR_ADT_POWER_DISABLE:
-        return reply(this.adtPower(s, a0, name));
+        return reply(this.adtPower(s, a0, opcode));
       case ProxyOp.IODEV_WHOAMI:
         return reply(BigInt(this.iodev === 'uart' ? Iodev.Uart : Iodev.Usb0));
       default:
@@ -512,8 +504,21 @@ export class ProxyServer {
     }
   }
 
+  private replyProxy(s: Session, opcode: bigint, retval: bigint, status: bigint): void {
+    this.send(
+      s,
+      encodeReply({
+        kind: 'proxy',
+        status: ReplyStatus.Ok,
+        opcode,
+        proxyStatus: status,
+        retval: BigInt.asUintN(64, retval),
+      }),
+    );
+  }
+
   /** A guarded load (MARK): the fault marker truncated to the width on a fault (§6). */
-  private load(s: Session, addr: bigint, width: AccessWidth, op: string): bigint {
+  private load(s: Session, addr: bigint, width: AccessWidth, op: bigint): bigint {
     const r = this.mac.memory.read(addr, width);
     if (r.ok) return r.value;
     this.fault(s, r.fault, op, 'MARK');
@@ -524,7 +529,7 @@ export class ProxyServer {
    * PMGR_ADT_POWER_ENABLE/DISABLE: m1n1 reads the path, finds the node and its `clock-gates`;
    * either missing is −1 with a console line (pmgr.c). Power itself is not modelled.
    */
-  private adtPower(s: Session, ptr: bigint, op: string): bigint {
+  private adtPower(s: Session, ptr: bigint, op: bigint): bigint {
     const bytes: number[] = [];
     for (let i = 0; i < MAX_ADT_PATH; i++) {
       const r = this.mac.memory.read(ptr + BigInt(i), 8);
@@ -588,7 +593,7 @@ export class ProxyServer {
   // ------------------------------------------------------------------------------ helpers
 
   /** A guarded fault: count it, print m1n1's exception report (console text), carry on. */
-  private fault(s: Session, f: MemoryFault, op: string, guard: Guard): void {
+  private fault(s: Session, f: MemoryFault, op: string | bigint, guard: Guard): void {
     this.excCount++;
     this.stats.exceptions++;
     const access = `${f.bytes}-byte ${f.write ? 'write' : 'read'}`;
@@ -599,7 +604,7 @@ export class ProxyServer {
           ? `load skipped, value ${hex(FAULT_MARKER)}`
           : 'operation aborted';
     const text =
-      `Exception: data abort, ${access} at ${hex(f.addr)} (${op}): ${f.reason}\n` +
+      `Exception: data abort, ${access} at ${hex(f.addr)} (${typeof op === 'bigint' ? proxyOpName(op) : op}): ${f.reason}\n` +
       `Recovering from exception (guard ${guard}): ${effect}\n`;
     this.log(`proxy: ${text.trimEnd().replace(/\n/g, '; ')}`);
     this.console(s, text);
@@ -625,10 +630,13 @@ export class ProxyServer {
 
   private send(s: Session, bytes: Uint8Array): void {
     if (s.link.closed) return;
-    s.link.write(bytes).catch((e: unknown) => {
-      this.log(`proxy: write failed: ${e instanceof Error ? e.message : String(e)}`);
-    });
+    s.link.write(bytes).catch(this.onWriteError);
   }
+
+  /** One handler for every write, instead of a closure per reply. */
+  private readonly onWriteError = (e: unknown): void => {
+    this.log(`proxy: write failed: ${e instanceof Error ? e.message : String(e)}`);
+  };
 }
 
 /** Console text stays ASCII, so no byte of it can start a frame (`FF`). */
