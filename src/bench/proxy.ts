@@ -17,8 +17,9 @@
  * does not decide the figure.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ProxyClient } from '../m1n1/client.js';
 import { ProxyOp } from '../m1n1/opcodes.js';
@@ -155,8 +156,54 @@ async function bulk(client: ProxyClient, mib: number): Promise<{ write: number; 
   return { write: write * 1.048576, read: read * 1.048576 };
 }
 
+/** Pin every thread of `pid` to `cpus` (Linux `taskset`); false where that is not possible. */
+function pin(pid: number, cpus: string): boolean {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+/**
+ * The same NOP round trips with the placement fixed, because on a small VM the scheduler's choice
+ * (both processes on one CPU, or one each) changes the figure more than any code does.
+ */
+async function pinnedRoundTrips(): Promise<BenchResult[]> {
+  const cpus = availableParallelism();
+  if (cpus < 2) return [];
+  const all = `0-${cpus - 1}`;
+  const out: BenchResult[] = [];
+  for (const [name, serverCpu] of [
+    ['one-cpu', '0'],
+    ['two-cpus', '1'],
+  ] as const) {
+    const { child, port } = await startServer(['--profile', 'smc', '--iodev', 'usb']);
+    try {
+      if (!pin(process.pid, '0') || child.pid === undefined || !pin(child.pid, serverCpu)) {
+        return out;
+      }
+      const client = await ProxyClient.connect(await connectTcp('127.0.0.1', port), {
+        baudSwitch: false,
+      });
+      try {
+        out.push({
+          name: `proxy.tcp.round-trips.${name}`,
+          value: await perSecond(ROUND_TRIPS, () => client.proxy(ProxyOp.NOP)),
+          unit: 'req/s',
+          note: `REQ_PROXY NOP, client on CPU 0, rtkit serve on CPU ${serverCpu} (taskset); median of ${ROUNDS} × ${ROUND_TRIPS}`,
+        });
+      } finally {
+        await client.close();
+      }
+    } finally {
+      pin(process.pid, all);
+      await stop(child);
+    }
+  }
+  return out;
+}
+
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
+  results.push(...(await pinnedRoundTrips()));
   for (const mode of ['off', 'on'] as const) {
     const iodev = mode === 'off' ? 'usb' : 'uart';
     const { child, port } = await startServer(['--profile', 'smc', '--iodev', iodev]);
