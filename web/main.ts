@@ -35,6 +35,11 @@ export interface ViewerHooks {
   readonly visibleCount: number;
   readonly syslogCount: number;
   readonly crashCount: number;
+  /**
+   * The crash the Crash report pane shows (an index into the crashes), or undefined while it
+   * shows none. `crashCount` counts what was ingested; the pane draws it on the next frame.
+   */
+  readonly crashShown: number | undefined;
   readonly warningCount: number;
   /** Milliseconds the diagram's last render took. */
   readonly lastRenderMs: number;
@@ -391,6 +396,9 @@ const api: ViewerHooks = {
   },
   get crashCount() {
     return store.crashes.length;
+  },
+  get crashShown() {
+    return crashShown;
   },
   get warningCount() {
     return store.warningCount;

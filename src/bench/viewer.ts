@@ -97,6 +97,8 @@ declare global {
       visibleCount: number;
       syslogCount: number;
       crashCount: number;
+      /** The crash the pane shows (drawn on the next frame after it arrives). */
+      crashShown: number | undefined;
       warningCount: number;
       lastRenderMs: number;
       loading: boolean;

@@ -223,7 +223,9 @@ describe('live viewer', () => {
     const syslog = await page.locator('#syslog-list .slog').allTextContents();
     expect(syslog.join('\n')).toContain('smc.c:210SMC ready');
     hub.publish(crashEvent());
-    await page.waitForFunction(() => window.__rtkitViewer!.crashCount === 1);
+    await page.waitForFunction(
+      () => window.__rtkitViewer!.crashCount === 1 && window.__rtkitViewer!.crashShown === 0,
+    );
     const crash = page.locator('#crash-body');
     await expect(crash.textContent()).resolves.toContain('SMC crashed');
     expect(await crash.textContent()).toContain('RTKit 2092.0.0 (release)');

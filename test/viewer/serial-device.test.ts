@@ -209,10 +209,14 @@ describe('Connect m1n1 device (Chromium, simulated Mac in the page)', () => {
     );
     expect(await card(page)).toContain('handshake done');
     expect(await card(page)).toContain('sram');
-    // The SMC firmware logs every 0.2–2 s.
-    await page.waitForFunction(() => window.__rtkitViewer!.syslogCount > 0, null, {
-      timeout: 8000,
-    });
+    // The SMC firmware logs every 0.2–2 s; the pane draws the lines on the next frame.
+    await page.waitForFunction(
+      () =>
+        window.__rtkitViewer!.syslogCount > 0 &&
+        document.querySelector('#syslog-list .slog') !== null,
+      null,
+      { timeout: 8000 },
+    );
     expect(await page.locator('#syslog-list').textContent()).toMatch(/Elec|charg/);
 
     // A key typed by the user.
@@ -254,9 +258,12 @@ describe('Connect m1n1 device (Chromium, simulated Mac in the page)', () => {
     await connectAndStart(page);
     expect(await status(page)).toContain('smc running (restarted)');
     await page.evaluate(() => window.__fakeM1n1!.crash('smc', 'crash injected by the test'));
-    await page.waitForFunction(() => window.__rtkitViewer!.crashCount === 1, null, {
-      timeout: 10_000,
-    });
+    // crashCount counts the ingested crash; the pane draws it on the next frame: wait for that.
+    await page.waitForFunction(
+      () => window.__rtkitViewer!.crashCount === 1 && window.__rtkitViewer!.crashShown === 0,
+      null,
+      { timeout: 10_000 },
+    );
     expect(await page.locator('#crash-body').textContent()).toContain('crash injected by the test');
 
     // The cable is pulled: the link reports the loss, everything is torn down, a message stays.
