@@ -181,6 +181,58 @@ export class LinkCore {
   }
 }
 
+/**
+ * Line-rate changes on a link whose rate cannot change under live writes (a serial line, a Web
+ * Serial port): changes run one after another, and writes made while any is in flight wait and
+ * are handed to `send` afterwards, in call order (m1n1's SET_BAUD request leaves at the old rate,
+ * what follows at the new one, M1N1-PROXY.md §7).
+ */
+export class RateChanges {
+  private chain: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private queued: { bytes: Uint8Array; settle: (error?: unknown) => void }[] | undefined;
+
+  constructor(
+    private readonly core: LinkCore,
+    private readonly send: (bytes: Uint8Array, settle: (error?: unknown) => void) => void,
+  ) {}
+
+  /** Queue a write made during a change; undefined when no change is in flight. */
+  hold(bytes: Uint8Array): Promise<void> | undefined {
+    const queued = this.queued;
+    return queued === undefined
+      ? undefined
+      : this.core.write((settle) => queued.push({ bytes, settle }));
+  }
+
+  /** Run `change` after the earlier ones; writes wait until the last change in flight ends. */
+  run(change: () => Promise<void>): Promise<void> {
+    this.queued ??= [];
+    this.inFlight++;
+    const next = this.chain.then(change);
+    this.chain = next.catch(() => {});
+    return next.finally(() => {
+      if (--this.inFlight === 0) this.flush();
+    });
+  }
+
+  /** Settles once every change started so far has ended (never rejects). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  private flush(): void {
+    const queued = this.queued ?? [];
+    this.queued = undefined;
+    // If the link closed meanwhile (a failed change closes it), these writes were rejected.
+    if (this.core.closed) return;
+    for (const { bytes, settle } of queued) {
+      if (bytes.length === 0) settle();
+      else this.send(bytes, settle);
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Web Serial
 
@@ -247,11 +299,8 @@ class WebSerialLink implements ByteLink {
   private reading: Promise<void> = Promise.resolve();
   /** Set by us before we cancel a read, so the read loop knows the end is ours. */
   private stopping = false;
-  /** Baud-rate changes run one after another on this chain. */
-  private reopenChain: Promise<void> = Promise.resolve();
-  private reopensInFlight = 0;
-  /** Writes made while the port is being reopened, sent in call order once it is open again. */
-  private queued: { bytes: Uint8Array; settle: (error?: unknown) => void }[] | undefined;
+  /** Baud-rate changes (close and reopen the port); writes wait for them. */
+  private readonly rates: RateChanges;
 
   constructor(
     private readonly port: WebSerialPortLike,
@@ -260,6 +309,7 @@ class WebSerialLink implements ByteLink {
     clock: Clock,
   ) {
     this.core = new LinkCore(describePort(port), () => this.teardown(), undefined, clock);
+    this.rates = new RateChanges(this.core, (bytes, settle) => this.send(bytes, settle));
   }
 
   get description(): string {
@@ -283,8 +333,8 @@ class WebSerialLink implements ByteLink {
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.core.closed) return Promise.reject(this.core.closedError());
-    const queued = this.queued;
-    if (queued !== undefined) return this.core.write((settle) => queued.push({ bytes, settle }));
+    const held = this.rates.hold(bytes);
+    if (held !== undefined) return held;
     if (bytes.length === 0) return Promise.resolve();
     return this.core.write((settle) => this.send(bytes, settle));
   }
@@ -304,13 +354,7 @@ class WebSerialLink implements ByteLink {
       return Promise.reject(e);
     }
     if (this.core.closed) return Promise.reject(this.core.closedError());
-    this.queued ??= [];
-    this.reopensInFlight++;
-    const next = this.reopenChain.then(() => this.reopen(baud));
-    this.reopenChain = next.catch(() => {});
-    return next.finally(() => {
-      if (--this.reopensInFlight === 0) this.flushQueued();
-    });
+    return this.rates.run(() => this.reopen(baud));
   }
 
   close(): Promise<void> {
@@ -330,17 +374,6 @@ class WebSerialLink implements ByteLink {
         void this.core.shut(this.core.failure('write failed', e));
       },
     );
-  }
-
-  private flushQueued(): void {
-    const queued = this.queued ?? [];
-    this.queued = undefined;
-    // After a failed reopen the link is closed and these writes were already rejected.
-    if (this.core.closed) return;
-    for (const { bytes, settle } of queued) {
-      if (bytes.length === 0) settle();
-      else this.send(bytes, settle);
-    }
   }
 
   private async reopen(baud: number): Promise<void> {
@@ -410,7 +443,7 @@ class WebSerialLink implements ByteLink {
   }
 
   private async teardown(): Promise<void> {
-    await this.reopenChain;
+    await this.rates.settled();
     await this.stopReading();
     const writer = this.writer;
     this.writer = undefined;

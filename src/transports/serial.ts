@@ -19,7 +19,12 @@ import type { SerialPort } from 'serialport';
 import { type Clock, systemClock } from '../clock.js';
 import { ErrorCode, RtkitError } from '../errors.js';
 import type { ByteLink } from '../m1n1/link.js';
-import { checkBaudRate, DEFAULT_BAUD_RATE, LinkCore } from '../m1n1/web-serial-link.js';
+import {
+  checkBaudRate,
+  DEFAULT_BAUD_RATE,
+  LinkCore,
+  RateChanges,
+} from '../m1n1/web-serial-link.js';
 import { badInput, checkTimeout, DEFAULT_OPEN_TIMEOUT_MS, withTimeout } from './common.js';
 
 export interface SerialOptions {
@@ -108,20 +113,13 @@ function mapOpenError(path: string, e: unknown): RtkitError {
   return openError(path, text, undefined);
 }
 
-/** Writes made while the rate changes, sent in call order afterwards. */
-interface Queued {
-  readonly bytes: Uint8Array;
-  readonly settle: (error?: unknown) => void;
-}
-
 class SerialLink implements ByteLink {
   private readonly core: LinkCore;
   private osError: Error | undefined;
   /** Settles when every write issued so far reached the OS (never rejects). */
   private lastWrite: Promise<unknown> = Promise.resolve();
-  private changeChain: Promise<void> = Promise.resolve();
-  private changesInFlight = 0;
-  private queued: Queued[] | undefined;
+  /** Baud-rate changes; writes made meanwhile wait for them. */
+  private readonly rates: RateChanges;
 
   constructor(
     /** Control: termios, baud rate, drain, the advisory lock. */
@@ -138,6 +136,14 @@ class SerialLink implements ByteLink {
       () => io.destroy(),
       clock,
     );
+    this.rates = new RateChanges(this.core, (bytes, settle) => {
+      this.lastWrite = new Promise<void>((resolve) => {
+        this.io.write(bytes, (e) => {
+          settle(e);
+          resolve();
+        });
+      });
+    });
     // Fresh buffers from libuv (or pool slices serialport never reuses): no copy needed.
     io.on('data', (chunk: Buffer) => this.core.deliver(chunk));
     io.on('error', (e: Error) => {
@@ -166,8 +172,8 @@ class SerialLink implements ByteLink {
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.core.closed) return Promise.reject(this.core.closedError());
-    const queued = this.queued;
-    if (queued !== undefined) return this.core.write((settle) => queued.push({ bytes, settle }));
+    const held = this.rates.hold(bytes);
+    if (held !== undefined) return held;
     if (bytes.length === 0) return Promise.resolve();
     return this.send(bytes);
   }
@@ -194,13 +200,7 @@ class SerialLink implements ByteLink {
       return Promise.reject(e);
     }
     if (this.core.closed) return Promise.reject(this.core.closedError());
-    this.queued ??= [];
-    this.changesInFlight++;
-    const change = this.changeChain.then(() => this.changeRate(baud));
-    this.changeChain = change.catch(() => {});
-    return change.finally(() => {
-      if (--this.changesInFlight === 0) this.flushQueued();
-    });
+    return this.rates.run(() => this.changeRate(baud));
   }
 
   close(): Promise<void> {
@@ -213,25 +213,6 @@ class SerialLink implements ByteLink {
     const done = this.core.write((settle) => this.io.write(bytes, settle));
     this.lastWrite = done.catch(() => {});
     return done;
-  }
-
-  private flushQueued(): void {
-    const queued = this.queued ?? [];
-    this.queued = undefined;
-    // If the link closed meanwhile, these writes were already rejected.
-    if (this.core.closed) return;
-    for (const { bytes, settle } of queued) {
-      if (bytes.length === 0) {
-        settle();
-        continue;
-      }
-      this.lastWrite = new Promise<void>((resolve) => {
-        this.io.write(bytes, (e) => {
-          settle(e);
-          resolve();
-        });
-      });
-    }
   }
 
   private async changeRate(baud: number): Promise<void> {
