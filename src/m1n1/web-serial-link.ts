@@ -205,11 +205,20 @@ export class RateChanges {
       : this.core.write((settle) => queued.push({ bytes, settle }));
   }
 
-  /** Run `change` after the earlier ones; writes wait until the last change in flight ends. */
-  run(change: () => Promise<void>): Promise<void> {
+  /**
+   * Change the rate to `baud` with `change`, after the earlier changes; writes wait until the
+   * last change in flight ends. A bad rate or a closed link rejects at once.
+   */
+  run(baud: number, change: (baud: number) => Promise<void>): Promise<void> {
+    try {
+      checkBaudRate(baud, `${this.core.description}: setBaudRate`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.core.closed) return Promise.reject(this.core.closedError());
     this.queued ??= [];
     this.inFlight++;
-    const next = this.chain.then(change);
+    const next = this.chain.then(() => change(baud));
     this.chain = next.catch(() => {});
     return next.finally(() => {
       if (--this.inFlight === 0) this.flush();
@@ -348,13 +357,7 @@ class WebSerialLink implements ByteLink {
   }
 
   setBaudRate(baud: number): Promise<void> {
-    try {
-      checkBaudRate(baud, `${this.description}: setBaudRate`);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (this.core.closed) return Promise.reject(this.core.closedError());
-    return this.rates.run(() => this.reopen(baud));
+    return this.rates.run(baud, (b) => this.reopen(b));
   }
 
   close(): Promise<void> {

@@ -194,13 +194,7 @@ class SerialLink implements ByteLink {
    * does it, which also discards bytes received but not yet read (tcflush TCIOFLUSH).
    */
   setBaudRate(baud: number): Promise<void> {
-    try {
-      checkBaudRate(baud, `${this.description}: setBaudRate`);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (this.core.closed) return Promise.reject(this.core.closedError());
-    return this.rates.run(() => this.changeRate(baud));
+    return this.rates.run(baud, (b) => this.changeRate(b));
   }
 
   close(): Promise<void> {

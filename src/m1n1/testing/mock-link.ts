@@ -17,6 +17,24 @@ export interface MockLinkOptions {
   seed?: number;
   /** Names of the two ends, for `description` (default `mock:a`, `mock:b`). */
   names?: readonly [string, string];
+  /**
+   * Runs each delivery a macrotask later, in call order (default `setImmediate`; in a browser
+   * `messageChannelScheduler()`, since `setTimeout` is clamped to 4 ms after a few turns).
+   */
+  schedule?: (fn: () => void) => void;
+}
+
+/** A browser macrotask scheduler: one MessageChannel turn runs everything queued so far. */
+export function messageChannelScheduler(): (fn: () => void) => void {
+  const channel = new MessageChannel();
+  const queue: (() => void)[] = [];
+  channel.port1.onmessage = () => {
+    for (const fn of queue.splice(0)) fn();
+  };
+  return (fn) => {
+    queue.push(fn);
+    if (queue.length === 1) channel.port2.postMessage(null);
+  };
 }
 
 class MockEnd implements ByteLink {
@@ -31,6 +49,7 @@ class MockEnd implements ByteLink {
   constructor(
     readonly description: string,
     private readonly cut: (bytes: Uint8Array) => Uint8Array[],
+    private readonly schedule: (fn: () => void) => void,
   ) {}
 
   get closed(): boolean {
@@ -45,7 +64,7 @@ class MockEnd implements ByteLink {
     }
     const copy = bytes.slice();
     const peer = this.peer;
-    setImmediate(() => {
+    this.schedule(() => {
       if (peer.isClosed) return;
       for (const chunk of this.cut(copy)) peer.deliver(chunk);
     });
@@ -70,7 +89,7 @@ class MockEnd implements ByteLink {
   close(): Promise<void> {
     this.shut();
     // The peer sees a hang-up after the bytes already in flight.
-    setImmediate(() => this.peer.shut());
+    this.schedule(() => this.peer.shut());
     return Promise.resolve();
   }
 
@@ -120,8 +139,9 @@ function cutter(opts: MockLinkOptions): (bytes: Uint8Array) => Uint8Array[] {
 export function createLinkPair(opts: MockLinkOptions = {}): [MockEnd, MockEnd] {
   const [na, nb] = opts.names ?? ['mock:a', 'mock:b'];
   const cut = cutter(opts);
-  const a = new MockEnd(na, cut);
-  const b = new MockEnd(nb, cut);
+  const schedule = opts.schedule ?? ((fn: () => void) => setImmediate(fn));
+  const a = new MockEnd(na, cut, schedule);
+  const b = new MockEnd(nb, cut, schedule);
   a.peer = b;
   b.peer = a;
   return [a, b];
