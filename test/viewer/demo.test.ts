@@ -2,39 +2,26 @@
 // arrows appear while it runs, every event arrives decoded, the crash report's mailbox history
 // links to the session's arrows, and the state panel ends where the session ends.
 import { mkdirSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildViewer,
-  launchChromium,
-  openViewer,
-  type ViewerPage,
-} from '../../src/bench/viewer.js';
+import type { ViewerPage } from '../../src/bench/viewer.js';
 import { runDemo } from '../../src/demo/index.js';
 import { decodeTrace } from '../../src/trace/index.js';
-import { FeedHub } from '../../src/viewer/feed.js';
-import { startViewerServer, type ViewerServer } from '../../src/viewer/server.js';
+import type { FeedHub } from '../../src/viewer/feed.js';
+import { type LiveViewer, startLiveViewer } from './live-rig.js';
 
 const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
 
-let browser: Browser;
-let web: Awaited<ReturnType<typeof buildViewer>>;
-let server: ViewerServer;
 let hub: FeedHub;
 let vp: ViewerPage;
 
+let rig: LiveViewer | undefined;
+
 beforeAll(async () => {
-  [browser, web] = await Promise.all([launchChromium(), buildViewer()]);
-  hub = new FeedHub();
-  server = await startViewerServer({ hub, webRoot: web.dir });
-  vp = await openViewer(browser, server.url);
+  rig = await startLiveViewer();
+  ({ hub, vp } = rig);
 }, 60_000);
 
-afterAll(async () => {
-  await server?.close();
-  await browser?.close();
-  await web?.dispose();
-});
+afterAll(() => rig?.close());
 
 describe('the demo session, live', () => {
   it('arrows appear as it runs; everything arrives decoded', async () => {

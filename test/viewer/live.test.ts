@@ -4,22 +4,15 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildViewer,
-  launchChromium,
-  openViewer,
-  sessionMessages,
-  type ViewerPage,
-} from '../../src/bench/viewer.js';
+import { sessionMessages, type ViewerPage } from '../../src/bench/viewer.js';
 import { buildCrashlog, crashlogToJson, parseCrashlog } from '../../src/crashlog/index.js';
-import type { FeedCoprocState, FeedEvent, FeedMessage } from '../../src/viewer/feed.js';
-import { FeedHub } from '../../src/viewer/feed.js';
-import { startViewerServer, type ViewerServer } from '../../src/viewer/server.js';
+import type { FeedCoprocState, FeedEvent, FeedHub, FeedMessage } from '../../src/viewer/feed.js';
+import type { ViewerServer } from '../../src/viewer/server.js';
+import { type LiveViewer, startLiveViewer } from './live-rig.js';
 
 const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
 
 let browser: Browser;
-let web: Awaited<ReturnType<typeof buildViewer>>;
 let server: ViewerServer;
 let hub: FeedHub;
 let vp: ViewerPage;
@@ -124,18 +117,14 @@ function crashEvent(): FeedEvent {
   };
 }
 
+let rig: LiveViewer | undefined;
+
 beforeAll(async () => {
-  [browser, web] = await Promise.all([launchChromium(), buildViewer()]);
-  hub = new FeedHub();
-  server = await startViewerServer({ hub, webRoot: web.dir });
-  vp = await openViewer(browser, server.url);
+  rig = await startLiveViewer();
+  ({ browser, hub, server, vp } = rig);
 }, 60_000);
 
-afterAll(async () => {
-  await server?.close();
-  await browser?.close();
-  await web?.dispose();
-});
+afterAll(() => rig?.close());
 
 const count = (): Promise<number> => vp.page.evaluate(() => window.__rtkitViewer!.messageCount);
 
